@@ -1,0 +1,220 @@
+"""The command line: ``docspasta crawl``, ``docspasta db``.
+
+Errors a user can cause are printed as one line on stderr with a non-zero exit code:
+2 for bad input (options, refused URLs), 1 for a failed job, 130 for an interrupted crawl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+
+from docspasta.cli.progress import CrawlProgress
+from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions, JobStatus
+from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError
+from docspasta.runtime import JobRun, create_job, open_store, run_job
+from docspasta.settings import Settings
+from docspasta.store.engine import create_engines, current_revision, upgrade
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="docspasta",
+    help="Turn a documentation website into one clean, LLM-ready markdown document.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+stderr = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="DOCSPASTA_DATABASE_URL",
+        help="Database URL (default: an SQLite file in your data directory).",
+        show_default=False,
+    ),
+]
+
+
+def _settings(db: str | None, allow_private_hosts: list[str] | None = None) -> Settings:
+    settings = Settings()
+    updates: dict[str, object] = {}
+    if db:
+        updates["database_url"] = db
+    if allow_private_hosts:
+        hosts = {h.strip().lower() for h in allow_private_hosts if h.strip()}
+        updates["allow_private_hosts"] = settings.allow_private_hosts | hosts
+    return settings.model_copy(update=updates)
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=False)
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+
+
+def _options_error(exc: ValidationError) -> InvalidOptionError:
+    error = exc.errors()[0]
+    field = "--" + "-".join(str(part) for part in error["loc"]).replace("_", "-")
+    return InvalidOptionError(field, error["msg"])
+
+
+@app.command()
+def crawl(
+    url: Annotated[str | None, typer.Argument(help="Start URL of the docs.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the document here (default: stdout).")
+    ] = None,
+    max_pages: Annotated[
+        int, typer.Option(help="Most pages to take.", show_default=True)
+    ] = DEFAULT_MAX_PAGES,
+    max_depth: Annotated[int, typer.Option(help="Most link hops from the start page.")] = 20,
+    concurrency: Annotated[int, typer.Option(help="Pages processed at the same time.")] = 8,
+    no_robots: Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt.")] = False,
+    allow_private_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-private-host",
+            help="Let the network guard reach this host although it is not public "
+            "(repeatable; also DOCSPASTA_ALLOW_PRIVATE_HOSTS=a,b).",
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Finish an interrupted crawl by its job id.")
+    ] = None,
+    db: DbOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
+) -> None:
+    """Crawl a documentation site and write one markdown document."""
+    _configure_logging(verbose)
+    if (url is None) == (resume is None):
+        _fail(InvalidOptionError("url", "give a start URL, or --resume JOB_ID (not both)"))
+    try:
+        options = CrawlOptions(
+            max_pages=max_pages,
+            max_depth=max_depth,
+            concurrency=concurrency,
+            respect_robots=not no_robots,
+        )
+    except ValidationError as exc:
+        _fail(_options_error(exc))
+    settings = _settings(db, allow_private_host)
+    started = time.monotonic()
+    show_progress = not quiet and stderr.is_terminal
+    job_ref: list[str] = []
+    try:
+        run = asyncio.run(
+            _crawl(url, resume, options, settings, job_ref, show_progress=show_progress)
+        )
+    except DocspastaError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        stderr.print("[yellow]Interrupted.[/] The crawl is saved and can be finished with:")
+        resume_id = job_ref[0] if job_ref else "JOB_ID"
+        out = f" -o {output}" if output else ""
+        stderr.print(f"  docspasta crawl --resume {resume_id}{out}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _finish(run, output, time.monotonic() - started)
+
+
+async def _crawl(
+    url: str | None,
+    resume: str | None,
+    options: CrawlOptions,
+    settings: Settings,
+    job_ref: list[str],
+    *,
+    show_progress: bool,
+) -> JobRun:
+    async with open_store(settings) as store:
+        if resume is not None:
+            job_id = resume
+        else:
+            assert url is not None
+            job_id = await create_job(store, url, options, settings)
+        job_ref.append(job_id)
+        with CrawlProgress(stderr, url or resume or "", enabled=show_progress) as bar:
+            return await run_job(store, job_id, settings, on_progress=bar.update)
+
+
+def _finish(run: JobRun, output: Path | None, seconds: float) -> None:
+    job = run.job
+    if job.status is JobStatus.FAILED or run.markdown is None:
+        _fail(JobFailedError(job.id, job.status_message or job.status.value), code=EXIT_FAILED)
+    assert run.markdown is not None
+    if output is None:
+        sys.stdout.write(run.markdown)
+        sys.stdout.flush()
+        where = "stdout"
+    else:
+        _write_atomically(output, run.markdown)
+        where = str(output)
+    for page_url, reason in run.failed_pages:
+        stderr.print(f"[red]failed[/] {page_url}: {reason}", highlight=False, soft_wrap=True)
+    mark = "[green]✓[/]" if job.status is JobStatus.COMPLETED else "[yellow]![/]"
+    failed = f", {job.pages_failed} failed" if job.pages_failed else ""
+    stderr.print(
+        f"{mark} {job.pages_completed} pages{failed}, {job.total_words:,} words, "
+        f"{job.total_tokens:,} tokens → {where} in {seconds:.1f}s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        raise InvalidOptionError("--output", f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _fail(exc: DocspastaError, code: int | None = None) -> typer.Exit:
+    if code is None:
+        code = EXIT_BAD_INPUT if isinstance(exc, InvalidOptionError) else EXIT_FAILED
+    stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or migrate the database schema to the latest revision."""
+    settings = _settings(db)
+
+    async def run() -> str | None:
+        engines = create_engines(settings.database_url)
+        try:
+            await upgrade(engines)
+            return await current_revision(engines)
+        finally:
+            await engines.dispose()
+
+    try:
+        revision = asyncio.run(run())
+    except DocspastaError as exc:
+        _fail(exc)
+    stderr.print(f"database at revision {revision}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,225 @@
+"""Reading order and the final document.
+
+Reading order: a page's *order key* is the smallest, in tuple order, of ``key(parent) +
+(position of the link on the parent,)`` over all pages linking to it; the start page has ``()``.
+A docs sidebar therefore orders pages as the site presents them. :func:`encode_order_key` turns
+a key into a string that sorts the same way, so the store can ``ORDER BY`` it.
+
+The document::
+
+    # {title}
+
+    Source: {source_url}
+
+    ## Contents
+
+    - [Page title](#anchor)
+
+    ## Page title
+
+    Source: {page url}
+
+    {page markdown: its H1 title removed, other headings one level deeper}
+
+Everything here is pure: the same input gives the same bytes. Sections can be streamed: compute
+the anchors from the titles with :func:`section_anchors`, write :func:`render_header`, then one
+:func:`render_section` per page (or let :func:`iter_document` do it), never holding more than
+one page's markdown.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from docspasta.core.markdown import code_fence_mask
+
+#: Digits per order-key component; a page links to at most 10**6 - 1 URLs that count.
+ORDER_KEY_WIDTH = 6
+_MAX_COMPONENT = 10**ORDER_KEY_WIDTH - 1
+
+_ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)(.*)$")
+_CLOSING_HASHES = re.compile(r"[ \t]+#+[ \t]*$")
+_SPACES = re.compile(r"\s+")
+_SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+_CONTENTS_HEADING = "Contents"
+
+
+def encode_order_key(key: tuple[int, ...]) -> str:
+    """A string whose lexicographic order is the tuple order of ``key``.
+
+    Each component becomes 6 zero-padded digits, so a prefix sorts before its extensions;
+    ``()`` gives ``""``. Raises ``ValueError`` for a component outside ``0..999999``.
+    """
+    for component in key:
+        if not 0 <= component <= _MAX_COMPONENT:
+            raise ValueError(f"order key component out of range: {component}")
+    return "".join(f"{component:0{ORDER_KEY_WIDTH}d}" for component in key)
+
+
+def order_keys(root: str, edges: Mapping[str, Sequence[str]]) -> dict[str, tuple[int, ...]]:
+    """The order key of every node reachable from ``root`` (nodes are URL hashes).
+
+    ``edges[p]`` lists the links of page ``p`` in document order (0-based positions). A node's
+    key is the smallest ``key(p) + (i,)`` over all its parents; ``root`` gets ``()``. Extending a
+    tuple never makes it smaller, so a Dijkstra-style search with a priority queue settles each
+    node once, at its final key. Deterministic: keys are unique, so ties never arise.
+    """
+    best: dict[str, tuple[int, ...]] = {root: ()}
+    settled: set[str] = set()
+    queue: list[tuple[tuple[int, ...], str]] = [((), root)]
+    while queue:
+        key, node = heapq.heappop(queue)
+        if node in settled:
+            continue
+        settled.add(node)
+        for position, child in enumerate(edges.get(node, ())):
+            if child in settled:
+                continue
+            candidate = (*key, position)
+            known = best.get(child)
+            if known is None or candidate < known:
+                best[child] = candidate
+                heapq.heappush(queue, (candidate, child))
+    return best
+
+
+@dataclass(frozen=True)
+class SectionPage:
+    """One page of the document: its absolute URL, title and converted markdown."""
+
+    url: str
+    title: str
+    markdown: str
+
+
+def _one_line(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def slugify(text: str) -> str:
+    """A GitHub-style heading anchor: lowercase, punctuation dropped, spaces to hyphens."""
+    return _SLUG_DROP.sub("", _one_line(text).lower()).replace(" ", "-")
+
+
+def section_anchors(titles: Iterable[str], document_title: str = "") -> list[str]:
+    """Unique anchors for the section titles, in order, as GitHub would number them.
+
+    The document's own title and the ``Contents`` heading come first and take their slugs;
+    a repeated slug gets ``-1``, ``-2``... (an empty one is ``section``). Headings inside the
+    pages are not counted: a link to a section always finds that section's heading only when
+    no earlier page holds a heading of the same text.
+    """
+    used: set[str] = {slugify(document_title), slugify(_CONTENTS_HEADING)}
+    anchors: list[str] = []
+    for title in titles:
+        base = slugify(title) or "section"
+        anchor, counter = base, 0
+        while anchor in used:
+            counter += 1
+            anchor = f"{base}-{counter}"
+        used.add(anchor)
+        anchors.append(anchor)
+    return anchors
+
+
+def _link_text(title: str) -> str:
+    return re.sub(r"([\\\[\]])", r"\\\1", _one_line(title))
+
+
+def render_header(title: str, source_url: str, toc: Sequence[tuple[str, str]]) -> str:
+    """The document title, its source and the table of contents; ``toc`` is (title, anchor)."""
+    lines = [f"# {_one_line(title)}", "", f"Source: {source_url}", "", f"## {_CONTENTS_HEADING}"]
+    if toc:
+        lines.append("")
+        lines.extend(f"- [{_link_text(entry)}](#{anchor})" for entry, anchor in toc)
+    return "\n".join(lines) + "\n"
+
+
+def _heading_text(rest: str) -> str:
+    return _one_line(_CLOSING_HASHES.sub("", rest)).casefold()
+
+
+def demote_headings(markdown: str, title: str) -> str:
+    """Drop a first H1 equal to ``title``; move every other ATX heading one level deeper.
+
+    Comparison ignores case and whitespace. Headings stop at ``######``; lines inside fenced code
+    blocks are never touched.
+    """
+    lines = markdown.split("\n")
+    wanted = _one_line(title).casefold()
+    out: list[str] = []
+    seen_h1 = False
+    skip_blank = False
+    for line, in_code in zip(lines, code_fence_mask(lines), strict=True):
+        match = None if in_code else _ATX_HEADING.match(line)
+        if match is None:
+            if not (skip_blank and not line.strip()):
+                out.append(line)
+                skip_blank = False
+            continue
+        skip_blank = False
+        indent, hashes, rest = match.groups()
+        if len(hashes) == 1 and not seen_h1:
+            seen_h1 = True
+            if _heading_text(rest) == wanted:
+                skip_blank = True
+                continue
+        out.append(f"{indent}{'#' * min(len(hashes) + 1, 6)}{rest}")
+    return "\n".join(out)
+
+
+def render_section(page: SectionPage) -> str:
+    """One page's section, starting with a blank line and ending with one newline.
+
+    Its ``## title`` heading is what the contents entry from :func:`section_anchors` points to.
+    """
+    body = demote_headings(page.markdown, page.title).strip("\n")
+    parts = [f"\n## {_one_line(page.title)}\n\nSource: {page.url}\n"]
+    if body.strip():
+        parts.append(f"\n{body}\n")
+    return "".join(parts)
+
+
+def iter_document(
+    title: str,
+    source_url: str,
+    pages: Iterable[SectionPage],
+    *,
+    toc: Sequence[str] | None = None,
+) -> Iterator[str]:
+    """The document in chunks (header, then one chunk per page), for streaming writes.
+
+    With ``toc`` (the page titles, in order) the pages are consumed lazily in one pass, one at
+    a time; a page whose title differs from its ``toc`` entry, or a count mismatch, raises
+    ``ValueError``. Without it, the pages are read into memory first to build the contents.
+    """
+    if toc is None:
+        materialized = list(pages)
+        titles: Sequence[str] = [page.title for page in materialized]
+        pages = materialized
+    else:
+        titles = toc
+    anchors = section_anchors(titles, title)
+    yield render_header(title, source_url, list(zip(titles, anchors, strict=True)))
+    count = 0
+    for page in pages:
+        if count >= len(titles) or page.title != titles[count]:
+            raise ValueError(f"page {page.url} does not match contents entry {count}")
+        yield render_section(page)
+        count += 1
+    if count != len(titles):
+        raise ValueError(f"contents lists {len(titles)} pages, {count} were given")
+
+
+def assemble_document(
+    title: str,
+    source_url: str,
+    pages: Iterable[SectionPage],
+    *,
+    toc: Sequence[str] | None = None,
+) -> str:
+    """The whole document as one string (see :func:`iter_document` for ``toc``)."""
+    return "".join(iter_document(title, source_url, pages, toc=toc))

@@ -1,0 +1,175 @@
+"""URL normalisation, hashing and crawl scope.
+
+Every URL that enters the crawl frontier goes through :func:`normalize_url` first, so two
+spellings of one page (``HTTP://Example.com:80/a/./b#top`` and ``http://example.com/a/b``) become
+one string, one :func:`url_hash` and one page row. :class:`Scope` then decides whether a
+normalised URL belongs to the documentation being crawled.
+
+Pure: strings in, strings out; nothing here resolves a host or opens a connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+from docspasta.errors import InvalidOptionError
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: Query parameters that only track the visitor and never change the page.
+_TRACKING_PARAMS = frozenset({"gclid", "fbclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga"})
+_TRACKING_PREFIXES = ("utm_",)
+
+# Characters left as they are in a path or a query; everything else is percent-encoded.
+# "%" is kept so that existing escapes are not encoded twice (idempotence).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def _upper_escapes(text: str) -> str:
+    return _PERCENT_ESCAPE.sub(lambda m: m.group(0).upper(), text)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """Resolve ``.`` and ``..`` segments as RFC 3986, section 5.2.4 does."""
+    if "." not in path:
+        return path
+    output: list[str] = []
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        is_last = index == len(segments) - 1
+        if segment == ".":
+            if is_last:
+                output.append("")
+            continue
+        if segment == "..":
+            if len(output) > 1:
+                output.pop()
+            if is_last:
+                output.append("")
+            continue
+        output.append(segment)
+    result = "/".join(output)
+    if path.startswith("/") and not result.startswith("/"):
+        result = "/" + result
+    return result
+
+
+def _is_tracking_param(pair: str) -> bool:
+    name = unquote(pair.split("=", 1)[0]).strip().lower()
+    return name in _TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
+
+
+def _clean_query(query: str) -> str:
+    kept = [pair for pair in query.split("&") if pair and not _is_tracking_param(pair)]
+    return _upper_escapes(quote("&".join(kept), safe=_QUERY_SAFE))
+
+
+def _normalize_host(hostname: str) -> str | None:
+    host = hostname.lower().rstrip(".")
+    if not host:
+        return None
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def normalize_url(url: str, base: str | None = None) -> str | None:
+    """Return the canonical form of ``url``, or ``None`` if it is not a crawlable web URL.
+
+    ``url`` is resolved against ``base`` when given. The result has a lowercase scheme
+    (``http`` or ``https`` only) and host, no default port, no fragment, no dot segments, a
+    path of at least ``/``, and its query without tracking parameters (``utm_*``, ``gclid``,
+    ``fbclid``...). ``None`` means: another scheme (``mailto:``, ``javascript:``, ``data:``,
+    ``ftp:``...), no host, an invalid port, or credentials in the URL. Idempotent:
+    ``normalize_url(normalize_url(x)) == normalize_url(x)``.
+    """
+    url = url.strip()
+    if base is not None:
+        try:
+            url = urljoin(base.strip(), url)
+        except ValueError:
+            return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or "@" in parts.netloc or parts.hostname is None:
+        return None
+    host = _normalize_host(parts.hostname)
+    if host is None:
+        return None
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
+    path = _upper_escapes(quote(_remove_dot_segments(parts.path), safe=_PATH_SAFE)) or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
+
+
+def url_hash(url: str) -> str:
+    """The sha256 hex digest of an (already normalised) URL: the page's stable identity."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which URLs belong to a crawl: same scheme and host, and a path under ``path_prefix``.
+
+    ``host`` is the normalised netloc, port included when it is not the default one.
+    ``extra_paths`` are single pages in scope outside the prefix (the start page ``/docs/guide``
+    when the prefix is ``/docs/guide/``). Query strings never affect scope.
+    """
+
+    scheme: str
+    host: str
+    path_prefix: str
+    extra_paths: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def for_start_url(cls, url: str) -> Scope:
+        """The default scope of a crawl: the start URL's directory, same scheme and host.
+
+        ``/docs/guide/intro.html`` and ``/docs/guide/`` give the prefix ``/docs/guide/``;
+        ``/docs/guide`` (no extension in its last segment) gives the prefix ``/docs/guide/``
+        plus the page ``/docs/guide`` itself; ``/`` and ``/index.html`` give ``/``.
+
+        Raises :class:`~docspasta.errors.InvalidOptionError` if ``url`` is not a web URL.
+        """
+        normalized = normalize_url(url)
+        if normalized is None:
+            raise InvalidOptionError("url", f"{url!r} is not an http(s) URL")
+        parts = urlsplit(normalized)
+        path = parts.path
+        extra: frozenset[str] = frozenset()
+        if path.endswith("/"):
+            prefix = path
+        else:
+            directory, _, last = path.rpartition("/")
+            if "." in last:
+                prefix = directory + "/"
+            else:
+                prefix = path + "/"
+                extra = frozenset({path})
+        return cls(scheme=parts.scheme, host=parts.netloc, path_prefix=prefix, extra_paths=extra)
+
+    def contains(self, url: str) -> bool:
+        """Whether the normalised ``url`` is inside this scope."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
+        if parts.scheme != self.scheme or parts.netloc != self.host:
+            return False
+        path = parts.path or "/"
+        return path.startswith(self.path_prefix) or path in self.extra_paths

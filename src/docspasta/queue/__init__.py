@@ -1,0 +1,46 @@
+"""The queue: publishing task messages and consuming them.
+
+A message is a hint (contract 1): it may arrive twice, late, or never; handlers check the
+database and the sweeper re-publishes lost work. Backends are chosen in one place,
+``create_queue``; ``local`` (in-process asyncio workers) is the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from docspasta.domain import Task
+
+TaskHandler = Callable[[Task], Awaitable[None]]
+
+
+class Queue(Protocol):
+    """A task queue backend.
+
+    ``publish`` is called after the transaction that created the work committed; it must not
+    raise for a duplicate (a task whose dedupe key is already queued is dropped). ``start``
+    begins consuming with ``handler``; a handler that raises loses nothing (the sweeper
+    recovers the work) and the backend logs it. ``stop`` stops claiming new tasks and waits
+    for running ones up to ``grace`` seconds, then cancels them.
+    """
+
+    async def publish(self, tasks: Sequence[Task], *, delay: float = 0.0) -> None: ...
+
+    async def start(self, handler: TaskHandler) -> None: ...
+
+    async def stop(self, grace: float = 0.0) -> None: ...
+
+
+def create_queue(backend: str, *, concurrency: int) -> Queue:
+    """The queue backend named in configuration."""
+    if backend == "local":
+        from docspasta.queue.local import LocalQueue
+
+        return LocalQueue(concurrency=concurrency)
+    from docspasta.errors import InvalidOptionError
+
+    raise InvalidOptionError("queue", f"unknown queue backend {backend!r} (available: local)")
+
+
+__all__ = ["Queue", "TaskHandler", "create_queue"]

@@ -1,0 +1,118 @@
+"""Run jobs in this process: the embedded default (SQLite + in-process ``local`` workers).
+
+The CLI (and later the Python API) use this; it runs the same pipeline as the service: a job
+row, a start-crawl task, page tasks, one finalize.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from docspasta.domain import CrawlOptions, ProgressSnapshot
+from docspasta.errors import InvalidOptionError, JobNotFoundError
+from docspasta.fetch import FetchConfig, Fetcher, check_url
+from docspasta.queue.local import LocalQueue
+from docspasta.settings import Settings, ensure_sqlite_directory
+from docspasta.store import JobRecord, Store
+from docspasta.worker import Worker, running_worker
+
+#: The user every local (CLI) job belongs to.
+LOCAL_USER = "local"
+POLL_SECONDS = 0.1
+
+ProgressCallback = Callable[[ProgressSnapshot], None]
+
+
+def fetch_config(settings: Settings) -> FetchConfig:
+    return FetchConfig(
+        allow_private_hosts=settings.allow_private_hosts, user_agent=settings.user_agent
+    )
+
+
+async def validate_request(url: str, options: CrawlOptions, settings: Settings) -> None:
+    """Everything a door checks before creating a job: the page cap and the network guard."""
+    if options.max_pages > settings.max_pages_cap:
+        raise InvalidOptionError(
+            "max_pages", f"{options.max_pages} is above the configured cap {settings.max_pages_cap}"
+        )
+    await check_url(url, fetch_config(settings))
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    ensure_sqlite_directory(settings.database_url)
+    store = await Store.open(settings.database_url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@dataclass(frozen=True)
+class JobRun:
+    job: JobRecord
+    markdown: str | None
+    failed_pages: list[tuple[str, str]]
+
+
+async def create_job(store: Store, url: str, options: CrawlOptions, settings: Settings) -> str:
+    """Validate and create a pending job; nothing is created when validation fails."""
+    await validate_request(url, options, settings)
+    job, _tasks = await store.create_job(LOCAL_USER, url, options)
+    return job.id
+
+
+async def run_job(
+    store: Store,
+    job_id: str,
+    settings: Settings,
+    *,
+    on_progress: ProgressCallback | None = None,
+) -> JobRun:
+    """Run a job (new or interrupted) to its end with in-process workers.
+
+    Work is dispatched from the database, not from memory: pending pages, expired leases, a
+    pending start or a stranded finalize are all picked up, which is what resuming means.
+    """
+    job = await store.get_job(job_id, LOCAL_USER)
+    if job is None:
+        raise JobNotFoundError(job_id)
+    queue = LocalQueue(concurrency=job.options.concurrency)
+    async with (
+        Fetcher(fetch_config(settings)) as fetcher,
+        running_worker(store, fetcher, queue, settings) as worker,
+    ):
+        await worker.sweep(older_than=0.0, job_id=job_id)
+        await _wait_for_end(store, job_id, on_progress)
+    final = await store.get_job(job_id)
+    assert final is not None
+    return JobRun(
+        job=final,
+        markdown=await store.final_markdown(job_id),
+        failed_pages=await store.failed_pages(job_id),
+    )
+
+
+async def _wait_for_end(
+    store: Store, job_id: str, on_progress: ProgressCallback | None
+) -> None:
+    seen = 0
+    while True:
+        version = await store.state_version(job_id)
+        if version is None:
+            raise JobNotFoundError(job_id)
+        if version != seen:
+            seen = version
+            snapshot = await store.snapshot(job_id)
+            assert snapshot is not None
+            if on_progress is not None:
+                on_progress(snapshot)
+            if snapshot.status.is_terminal:
+                return
+        await asyncio.sleep(POLL_SECONDS)
+
+
+__all__ = ["LOCAL_USER", "JobRun", "Worker", "create_job", "open_store", "run_job"]

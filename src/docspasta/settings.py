@@ -1,0 +1,51 @@
+"""Configuration: one settings object, built by a function and passed down (never a global)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from platformdirs import user_data_path
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """An SQLite file in the user's data directory (created on first use)."""
+    directory = user_data_path("docspasta", appauthor=False)
+    return f"sqlite+aiosqlite:///{directory / 'docspasta.db'}"
+
+
+class Settings(BaseSettings):
+    """Operator configuration, read from ``DOCSPASTA_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCSPASTA_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    allow_private_hosts: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="Hosts (literal, as written in URLs) the network guard lets through although "
+        "they resolve to non-public addresses. Comma-separated. Empty by default.",
+    )
+    max_pages_cap: int = Field(default=10_000, ge=1, description="Hard cap on max_pages.")
+    page_lease_seconds: float = Field(default=120.0, gt=0)
+    finalize_lease_seconds: float = Field(default=300.0, gt=0)
+    sweep_interval_seconds: float = Field(default=15.0, gt=0)
+    max_page_attempts: int = Field(default=3, ge=1)
+    user_agent: str = "docspasta/0.1 (+https://github.com/docspasta/docspasta)"
+
+    @field_validator("allow_private_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+
+def ensure_sqlite_directory(database_url: str) -> None:
+    """Create the directory of an SQLite file URL so the first run works on a fresh machine."""
+    prefix = "sqlite+aiosqlite:///"
+    if database_url.startswith(prefix):
+        path = database_url[len(prefix) :]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)

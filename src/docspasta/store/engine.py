@@ -1,0 +1,132 @@
+"""Engines for SQLite and PostgreSQL, and the migration runner.
+
+SQLite: WAL, a busy timeout, foreign keys on; one writer engine (a single connection that begins
+with ``BEGIN IMMEDIATE``, so a transaction never upgrades from read to write and fails with
+SQLITE_BUSY) and a separate reader engine. PostgreSQL: one pooled asyncpg engine for both.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, pool
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from docspasta.errors import BackendUnavailableError, InvalidOptionError
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Engines:
+    """The engine that writes and the engine that reads (the same one on PostgreSQL)."""
+
+    writer: AsyncEngine
+    reader: AsyncEngine
+
+    @property
+    def dialect(self) -> str:
+        return self.writer.dialect.name
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        poolclass=pool.AsyncAdaptedQueuePool,
+        pool_size=1 if immediate else 4,
+        max_overflow=0 if immediate else 4,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+    begin_sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin_sql)
+
+    return engine
+
+
+def create_engines(database_url: str) -> Engines:
+    """Build the engines for a database URL; an uninstalled driver gives an install hint."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError as exc:
+        raise InvalidOptionError("database_url", f"not a database URL: {exc}") from exc
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.drivername != "sqlite+aiosqlite":
+            url = url.set(drivername="sqlite+aiosqlite")
+        rendered = url.render_as_string(hide_password=False)
+        return Engines(
+            writer=_sqlite_engine(rendered, immediate=True),
+            reader=_sqlite_engine(rendered, immediate=False),
+        )
+    if backend == "postgresql":
+        try:
+            import asyncpg  # noqa: F401
+        except ImportError as exc:
+            raise BackendUnavailableError("postgres", "postgres") from exc
+        url = url.set(drivername="postgresql+asyncpg")
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return Engines(writer=engine, reader=engine)
+    raise InvalidOptionError("database_url", f"unsupported database {backend!r} (sqlite, postgresql)")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("docspasta.store") / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(engines: Engines, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` (idempotent)."""
+
+    def run(connection: Connection) -> None:
+        command.upgrade(_alembic_config(connection), revision)
+
+    async with engines.writer.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def downgrade(engines: Engines, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        command.downgrade(_alembic_config(connection), revision)
+
+    async with engines.writer.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def current_revision(engines: Engines) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    def run(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engines.reader.connect() as conn:
+        return await conn.run_sync(run)

@@ -1,0 +1,589 @@
+"""Every SQL statement of docspasta: jobs, pages, content chunks, leases.
+
+Contracts (shared/ARCHITECTURE.md):
+
+- The database is the source of truth; each method is safe to call again with the same
+  arguments (a claim that is not claimable returns ``None``; a write whose lease was lost
+  writes nothing and returns no tasks).
+- A page's content, status and the job's counters change in one transaction, with the rows of
+  newly discovered pages and the tasks that dispatch them (contract 6).
+- ``running -> finalizing`` is one conditional UPDATE; terminal statuses never change (contract 3).
+- User-facing reads take ``user_id`` and never see another user's jobs (contract 4).
+
+Methods that create work return the ``Task`` messages to publish once the transaction committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Self
+
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from docspasta.domain import (
+    TERMINAL_JOB_STATUSES,
+    CrawlOptions,
+    JobStatus,
+    PageStatus,
+    ProgressSnapshot,
+    Task,
+    TaskKind,
+)
+from docspasta.store.engine import Engines, create_engines, upgrade
+from docspasta.store.records import JobRecord, NewPage, PageClaim, PageOutcome, PageRecord
+from docspasta.store.schema import crawled_pages, crawling_jobs, page_content_chunks, utcnow
+
+#: Markdown is stored in chunks of at most this many characters, split at line ends.
+CHUNK_CHARS = 256 * 1024
+
+_J = crawling_jobs.c
+_P = crawled_pages.c
+_C = page_content_chunks.c
+_OPEN = (PageStatus.PENDING.value, PageStatus.PROCESSING.value)
+_TERMINAL = tuple(s.value for s in TERMINAL_JOB_STATUSES)
+
+
+def split_chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """Split ``text`` into pieces of at most ``size`` characters, preferring line ends."""
+    chunks: list[str] = []
+    while len(text) > size:
+        cut = text.rfind("\n", 0, size) + 1 or size
+        chunks.append(text[:cut])
+        text = text[cut:]
+    chunks.append(text)
+    return chunks
+
+
+@dataclass
+class PageWrite:
+    """What a page write produced: tasks to publish and pages whose links need expanding again."""
+
+    tasks: list[Task] = field(default_factory=list)
+    reexpand: list[PageRecord] = field(default_factory=list)
+    written: bool = True
+
+
+class JobPageStore:
+    """Jobs and pages: creation, claims, page writes. ``Store`` adds finalisation and recovery."""
+
+    def __init__(self, engines: Engines) -> None:
+        self._engines = engines
+
+    @classmethod
+    async def open(cls, database_url: str, *, migrate: bool = True) -> Self:
+        engines = create_engines(database_url)
+        if migrate:
+            await upgrade(engines)
+        return cls(engines)
+
+    @property
+    def engines(self) -> Engines:
+        return self._engines
+
+    async def close(self) -> None:
+        await self._engines.dispose()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engines.writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engines.reader.connect() as conn:
+            yield conn
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if self._engines.dialect == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    async def create_job(
+        self, user_id: str, url: str, options: CrawlOptions
+    ) -> tuple[JobRecord, list[Task]]:
+        """Create a pending job; returns it with the start-crawl task to publish."""
+        now = utcnow()
+        job_id = str(uuid.uuid4())
+        async with self._write() as conn:
+            await conn.execute(
+                insert(crawling_jobs).values(
+                    id=job_id,
+                    user_id=user_id,
+                    url=url,
+                    options=options.model_dump(mode="json"),
+                    status=JobStatus.PENDING.value,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            job = await self._job(conn, job_id)
+        assert job is not None
+        return job, [Task(kind=TaskKind.START_CRAWL, job_id=job_id)]
+
+    async def _job(self, conn: AsyncConnection, job_id: str, user_id: str | None = None) -> (
+        JobRecord | None
+    ):
+        query = select(crawling_jobs).where(_J.id == job_id)
+        if user_id is not None:
+            query = query.where(_J.user_id == user_id)
+        row = (await conn.execute(query)).mappings().first()
+        return JobRecord.from_row(row) if row else None
+
+    async def get_job(self, job_id: str, user_id: str | None = None) -> JobRecord | None:
+        """The job, or None when it does not exist or (with ``user_id``) is not the user's."""
+        async with self._read() as conn:
+            return await self._job(conn, job_id, user_id)
+
+    async def snapshot(self, job_id: str, user_id: str | None = None) -> ProgressSnapshot | None:
+        job = await self.get_job(job_id, user_id)
+        return job.snapshot() if job else None
+
+    async def state_version(self, job_id: str, user_id: str | None = None) -> int | None:
+        """The one integer a progress poller compares."""
+        query = select(_J.state_version).where(_J.id == job_id)
+        if user_id is not None:
+            query = query.where(_J.user_id == user_id)
+        async with self._read() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    async def final_markdown(self, job_id: str, user_id: str | None = None) -> str | None:
+        query = select(_J.final_markdown).where(_J.id == job_id)
+        if user_id is not None:
+            query = query.where(_J.user_id == user_id)
+        async with self._read() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    async def start_job(
+        self, job_id: str, robots_txt: str | None, seeds: Sequence[NewPage]
+    ) -> list[Task]:
+        """``pending -> running`` with the seed pages, once; a second call returns no tasks."""
+        now = utcnow()
+        async with self._write() as conn:
+            started = await conn.execute(
+                update(crawling_jobs)
+                .where(_J.id == job_id, _J.status == JobStatus.PENDING.value)
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    robots_txt=robots_txt,
+                    started_at=now,
+                    updated_at=now,
+                )
+                .returning(_J.id)
+            )
+            if started.first() is None:
+                return []
+            ids = await self._insert_pages(conn, job_id, seeds)
+            await conn.execute(
+                update(crawling_jobs)
+                .where(_J.id == job_id)
+                .values(pages_discovered=_J.pages_discovered + len(ids))
+            )
+        return [Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i) for i in ids]
+
+    async def fail_job(self, job_id: str, reason: str) -> bool:
+        """Fail a job that is not terminal yet; open pages are skipped. False if already ended."""
+        now = utcnow()
+        async with self._write() as conn:
+            return await self._fail_job(conn, job_id, reason, now)
+
+    async def _fail_job(self, conn: AsyncConnection, job_id: str, reason: str, now: Any) -> bool:
+        result = await conn.execute(
+            update(crawling_jobs)
+            .where(_J.id == job_id, _J.status.not_in(_TERMINAL))
+            .values(
+                status=JobStatus.FAILED.value,
+                status_message=reason,
+                lease_owner=None,
+                lease_expires_at=None,
+                completed_at=now,
+                updated_at=now,
+            )
+            .returning(_J.id)
+        )
+        if result.first() is None:
+            return False
+        await self._skip_open_pages(conn, job_id, "the job ended before this page was processed")
+        return True
+
+    async def _skip_open_pages(self, conn: AsyncConnection, job_id: str, reason: str) -> None:
+        skipped = await conn.execute(
+            update(crawled_pages)
+            .where(_P.job_id == job_id, _P.status.in_(_OPEN))
+            .values(
+                status=PageStatus.SKIPPED.value,
+                error=reason,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=utcnow(),
+            )
+            .returning(_P.id)
+        )
+        count = len(skipped.all())
+        if count:
+            await conn.execute(
+                update(crawling_jobs)
+                .where(_J.id == job_id)
+                .values(pages_skipped=_J.pages_skipped + count)
+            )
+
+    # -- pages --------------------------------------------------------------------------------
+
+    async def _insert_pages(
+        self, conn: AsyncConnection, job_id: str, pages: Sequence[NewPage]
+    ) -> list[int]:
+        if not pages:
+            return []
+        now = utcnow()
+        rows = [
+            {
+                "job_id": job_id,
+                "url": p.url,
+                "url_hash": p.url_hash,
+                "status": PageStatus.PENDING.value,
+                "depth": p.depth,
+                "order_key": p.order_key,
+                "discovered_from": p.discovered_from,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for p in pages
+        ]
+        statement = (
+            self._insert(crawled_pages)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["job_id", "url_hash"])
+            .returning(_P.id)
+        )
+        return sorted(r[0] for r in await conn.execute(statement))
+
+    async def claim_page(
+        self, job_id: str, page_id: int, worker_id: str, lease_seconds: float
+    ) -> PageClaim | None:
+        """Take the lease on a pending page (or one whose lease expired) of a running job.
+
+        None means there is nothing to do: the page is done, held by a live worker, or its job
+        is not running. Safe under any number of concurrent callers: one wins.
+        """
+        now = utcnow()
+        job_running = exists().where(_J.id == job_id, _J.status == JobStatus.RUNNING.value)
+        async with self._write() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        update(crawled_pages)
+                        .where(
+                            _P.id == page_id,
+                            _P.job_id == job_id,
+                            or_(
+                                _P.status == PageStatus.PENDING.value,
+                                and_(
+                                    _P.status == PageStatus.PROCESSING.value,
+                                    _P.lease_expires_at < now,
+                                ),
+                            ),
+                            job_running,
+                        )
+                        .values(
+                            status=PageStatus.PROCESSING.value,
+                            lease_owner=worker_id,
+                            lease_expires_at=now + timedelta(seconds=lease_seconds),
+                            attempts=_P.attempts + 1,
+                            updated_at=now,
+                        )
+                        .returning(
+                            _P.id,
+                            _P.url,
+                            _P.depth,
+                            _P.order_key,
+                            _P.attempts,
+                            _P.discovered_from,
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            job = await self._job(conn, job_id)
+        assert job is not None
+        return PageClaim(
+            id=row["id"],
+            job_id=job_id,
+            url=row["url"],
+            depth=row["depth"],
+            order_key=row["order_key"],
+            attempts=row["attempts"],
+            worker_id=worker_id,
+            is_start_page=row["discovered_from"] is None and row["depth"] == 0,
+            job_url=job.url,
+            options=job.options,
+            robots_txt=job.robots_txt,
+        )
+
+    async def _release_claim(
+        self, conn: AsyncConnection, claim: PageClaim, **values: Any
+    ) -> bool:
+        """Write the page's end state only while this worker still holds its lease."""
+        result = await conn.execute(
+            update(crawled_pages)
+            .where(
+                _P.id == claim.id,
+                _P.lease_owner == claim.worker_id,
+                _P.status == PageStatus.PROCESSING.value,
+            )
+            .values(lease_owner=None, lease_expires_at=None, updated_at=utcnow(), **values)
+            .returning(_P.id)
+        )
+        return result.first() is not None
+
+    async def complete_page(
+        self, claim: PageClaim, outcome: PageOutcome, new_pages: Sequence[NewPage]
+    ) -> PageWrite:
+        """Store a processed page, its content, the job's counters and its new pages at once."""
+        try:
+            async with self._write() as conn:
+                duplicate_of = await self._duplicate_of(conn, claim, outcome.final_url_hash)
+                if duplicate_of is not None:
+                    return await self._end_page_in(
+                        conn, claim, PageStatus.SKIPPED, f"duplicate of {duplicate_of}",
+                        outcome.http_status,
+                    )
+                written = await self._release_claim(
+                    conn,
+                    claim,
+                    status=PageStatus.COMPLETED.value,
+                    title=outcome.title,
+                    http_status=outcome.http_status,
+                    final_url=outcome.final_url,
+                    final_url_hash=outcome.final_url_hash,
+                    links=list(outcome.links),
+                    word_count=outcome.word_count,
+                    token_count=outcome.token_count,
+                    error=None,
+                )
+                if not written:
+                    return PageWrite(written=False)
+                await self._write_chunks(conn, claim.id, outcome.markdown)
+                job = await self._lock_job(conn, claim.job_id)
+                write = PageWrite()
+                inserted: list[int] = []
+                if job.status is JobStatus.RUNNING:
+                    inserted, write.reexpand = await self._add_pages(conn, job, new_pages)
+                await conn.execute(
+                    update(crawling_jobs)
+                    .where(_J.id == claim.job_id)
+                    .values(
+                        pages_completed=_J.pages_completed + 1,
+                        pages_discovered=_J.pages_discovered + len(inserted),
+                        total_words=_J.total_words + outcome.word_count,
+                        total_tokens=_J.total_tokens + outcome.token_count,
+                        updated_at=utcnow(),
+                        **({"title": outcome.title} if claim.is_start_page else {}),
+                    )
+                )
+                write.tasks = [
+                    Task(kind=TaskKind.PROCESS_PAGE, job_id=claim.job_id, page_id=i)
+                    for i in inserted
+                ]
+                write.tasks += await self._maybe_finalize(conn, claim.job_id)
+                return write
+        except IntegrityError:
+            # Another worker stored the same final URL at the same instant (PostgreSQL).
+            return await self.end_page(claim, PageStatus.SKIPPED, "duplicate after redirect")
+
+    async def add_pages(self, job_id: str, new_pages: Sequence[NewPage]) -> PageWrite:
+        """Add pages found again at a smaller depth (see ``PageWrite.reexpand``)."""
+        async with self._write() as conn:
+            job = await self._lock_job(conn, job_id)
+            if job.status is not JobStatus.RUNNING:
+                return PageWrite()
+            inserted, reexpand = await self._add_pages(conn, job, new_pages)
+            await conn.execute(
+                update(crawling_jobs)
+                .where(_J.id == job_id)
+                .values(pages_discovered=_J.pages_discovered + len(inserted))
+            )
+            tasks = [Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i) for i in inserted]
+            return PageWrite(tasks=tasks, reexpand=reexpand)
+
+    async def _lock_job(self, conn: AsyncConnection, job_id: str) -> JobRecord:
+        row = (
+            (await conn.execute(select(crawling_jobs).where(_J.id == job_id).with_for_update()))
+            .mappings()
+            .one()
+        )
+        return JobRecord.from_row(row)
+
+    async def _duplicate_of(
+        self, conn: AsyncConnection, claim: PageClaim, final_url_hash: str
+    ) -> str | None:
+        query = (
+            select(_P.url)
+            .where(
+                _P.job_id == claim.job_id,
+                _P.id != claim.id,
+                or_(_P.url_hash == final_url_hash, _P.final_url_hash == final_url_hash),
+            )
+            .order_by(_P.id)
+            .limit(1)
+        )
+        return (await conn.execute(query)).scalar_one_or_none()
+
+    async def _add_pages(
+        self, conn: AsyncConnection, job: JobRecord, new_pages: Sequence[NewPage]
+    ) -> tuple[list[int], list[PageRecord]]:
+        """Insert unseen pages up to the page cap; lower the depth of known ones.
+
+        Returns the inserted ids and the completed pages whose depth fell below the limit,
+        whose links were not followed before and must be now.
+        """
+        if not new_pages:
+            return [], []
+        hashes = [p.url_hash for p in new_pages]
+        known = {
+            row.url_hash: row
+            for row in await conn.execute(
+                select(_P.id, _P.url_hash, _P.final_url_hash, _P.depth, _P.status).where(
+                    _P.job_id == job.id,
+                    or_(_P.url_hash.in_(hashes), _P.final_url_hash.in_(hashes)),
+                )
+            )
+        }
+        known_final = {row.final_url_hash for row in known.values() if row.final_url_hash}
+        room = max(0, job.options.max_pages - job.pages_discovered)
+        fresh = [p for p in new_pages if p.url_hash not in known and p.url_hash not in known_final]
+        inserted = await self._insert_pages(conn, job.id, fresh[:room])
+
+        deeper = [
+            (row.id, p.depth, row.depth, row.status)
+            for p in new_pages
+            if (row := known.get(p.url_hash)) is not None and row.depth > p.depth
+        ]
+        reexpand_ids: list[int] = []
+        for page_id, depth, old_depth, status in deeper:
+            await conn.execute(update(crawled_pages).where(_P.id == page_id).values(depth=depth))
+            limit = job.options.max_depth
+            if status == PageStatus.COMPLETED.value and old_depth >= limit > depth:
+                reexpand_ids.append(page_id)
+        reexpand = await self._pages(conn, job.id, reexpand_ids) if reexpand_ids else []
+        return inserted, reexpand
+
+    async def _write_chunks(self, conn: AsyncConnection, page_id: int, markdown: str) -> None:
+        await conn.execute(delete(page_content_chunks).where(_C.page_id == page_id))
+        now = utcnow()
+        await conn.execute(
+            insert(page_content_chunks),
+            [
+                {
+                    "page_id": page_id,
+                    "chunk_index": index,
+                    "content": chunk,
+                    "content_type": "text/markdown",
+                    "meta": None,
+                    "created_at": now,
+                }
+                for index, chunk in enumerate(split_chunks(markdown))
+            ],
+        )
+
+    async def _maybe_finalize(self, conn: AsyncConnection, job_id: str) -> list[Task]:
+        """``running -> finalizing`` when no page is open; exactly one transaction wins."""
+        open_pages = exists().where(_P.job_id == job_id, _P.status.in_(_OPEN))
+        result = await conn.execute(
+            update(crawling_jobs)
+            .where(_J.id == job_id, _J.status == JobStatus.RUNNING.value, ~open_pages)
+            .values(
+                status=JobStatus.FINALIZING.value,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=utcnow(),
+            )
+            .returning(_J.id)
+        )
+        if result.first() is None:
+            return []
+        return [Task(kind=TaskKind.FINALIZE, job_id=job_id)]
+
+    async def end_page(
+        self,
+        claim: PageClaim,
+        status: PageStatus,
+        error: str,
+        http_status: int | None = None,
+    ) -> PageWrite:
+        """Mark a claimed page failed or skipped; a failed start page fails the whole job."""
+        async with self._write() as conn:
+            return await self._end_page_in(conn, claim, status, error, http_status)
+
+    async def _end_page_in(
+        self,
+        conn: AsyncConnection,
+        claim: PageClaim,
+        status: PageStatus,
+        error: str,
+        http_status: int | None,
+    ) -> PageWrite:
+        if not await self._release_claim(
+            conn, claim, status=status.value, error=error, http_status=http_status
+        ):
+            return PageWrite(written=False)
+        counter = _J.pages_failed if status is PageStatus.FAILED else _J.pages_skipped
+        await conn.execute(
+            update(crawling_jobs)
+            .where(_J.id == claim.job_id)
+            .values({counter.key: counter + 1, "updated_at": utcnow()})
+        )
+        if claim.is_start_page:
+            await self._fail_job(conn, claim.job_id, f"the start page {claim.url}: {error}", utcnow())
+            return PageWrite()
+        return PageWrite(tasks=await self._maybe_finalize(conn, claim.job_id))
+
+    async def retry_page(self, claim: PageClaim, error: str) -> list[Task]:
+        """Give a claimed page back to the queue after a transient error."""
+        async with self._write() as conn:
+            if not await self._release_claim(
+                conn, claim, status=PageStatus.PENDING.value, error=error
+            ):
+                return []
+        return [Task(kind=TaskKind.PROCESS_PAGE, job_id=claim.job_id, page_id=claim.id)]
+
+    async def _pages(
+        self, conn: AsyncConnection, job_id: str, ids: Sequence[int] | None = None
+    ) -> list[PageRecord]:
+        query = select(crawled_pages).where(_P.job_id == job_id).order_by(_P.order_key, _P.id)
+        if ids is not None:
+            query = query.where(_P.id.in_(ids))
+        return [
+            PageRecord(
+                id=r["id"],
+                url=r["url"],
+                url_hash=r["url_hash"],
+                title=r["title"],
+                status=PageStatus(r["status"]),
+                http_status=r["http_status"],
+                error=r["error"],
+                depth=r["depth"],
+                order_key=r["order_key"],
+                links=tuple(r["links"] or ()),
+                word_count=r["word_count"],
+                token_count=r["token_count"],
+                attempts=r["attempts"],
+            )
+            for r in (await conn.execute(query)).mappings()
+        ]
+
+    async def pages(self, job_id: str, user_id: str | None = None) -> list[PageRecord]:
+        """The job's pages in document order (empty for another user's job)."""
+        async with self._read() as conn:
+            if user_id is not None and await self._job(conn, job_id, user_id) is None:
+                return []
+            return await self._pages(conn, job_id)

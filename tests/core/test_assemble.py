@@ -1,0 +1,197 @@
+"""Reading order and document assembly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from docspasta.core.assemble import (
+    SectionPage,
+    assemble_document,
+    demote_headings,
+    encode_order_key,
+    iter_document,
+    order_keys,
+    section_anchors,
+    slugify,
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "encoded"),
+    [((), ""), ((0,), "000000"), ((3, 12), "000003000012"), ((999999,), "999999")],
+)
+def test_encode_order_key(key: tuple[int, ...], encoded: str) -> None:
+    assert encode_order_key(key) == encoded
+
+
+def test_encoded_keys_sort_like_tuples() -> None:
+    keys = [(), (0,), (0, 0), (0, 5), (1,), (1, 0, 2), (2,), (10,), (10, 1), (100,)]
+    assert sorted(keys, key=encode_order_key) == sorted(keys)
+    assert sorted(reversed(keys), key=encode_order_key) == keys
+
+
+@pytest.mark.parametrize("bad", [(-1,), (1_000_000,)])
+def test_encode_order_key_rejects_out_of_range(bad: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        encode_order_key(bad)
+
+
+def test_order_keys_multiple_parents_and_cycle() -> None:
+    edges = {
+        "root": ["a", "b", "c"],
+        "a": ["root", "d", "b"],  # back-link to root (cycle); b: (0, 2) via a beats (1,)
+        "b": ["d", "e"],  # d: (0, 1) via a beats (0, 2, 0) via b
+        "c": ["a", "f"],
+        "d": ["a"],
+        "e": [],
+        "f": ["c"],  # cycle c <-> f
+        "x": ["root"],  # not reachable from root
+    }
+    keys = order_keys("root", edges)
+    assert keys == {
+        "root": (),
+        "a": (0,),
+        "b": (0, 2),
+        "c": (2,),
+        "d": (0, 1),
+        "e": (0, 2, 1),
+        "f": (2, 1),
+    }
+    order = sorted(keys, key=lambda node: encode_order_key(keys[node]))
+    assert order == ["root", "a", "d", "b", "e", "c", "f"]
+
+
+def test_order_keys_prefers_smaller_key_found_later() -> None:
+    # z is linked first from b (key (1, 0)) and deep under a (key (0, 5, 0)): the deep path
+    # is the smaller tuple, so it wins although it is longer.
+    edges = {"root": ["a", "b"], "a": ["p", "q", "r", "s", "t", "y"], "y": ["z"], "b": ["z"]}
+    keys = order_keys("root", edges)
+    assert keys["z"] == (0, 5, 0)
+    assert order_keys("root", {}) == {"root": ()}
+
+
+def test_slugs_and_unique_anchors() -> None:
+    assert slugify("Hello, World! (v2)") == "hello-world-v2"
+    assert slugify("  Über   uns ") == "über-uns"
+    titles = ["Intro", "Intro", "API", "Contents", "", "intro"]
+    assert section_anchors(titles, "My Docs") == [
+        "intro",
+        "intro-1",
+        "api",
+        "contents-1",
+        "section",
+        "intro-2",
+    ]
+
+
+PAGES = [
+    SectionPage(
+        url="https://docs.example.com/guide/",
+        title="Guide",
+        markdown=(
+            "# Guide\n\nWelcome.\n\n## Install\n\n```bash\n# a shell comment\npip install x\n```\n"
+        ),
+    ),
+    SectionPage(
+        url="https://docs.example.com/guide/api.html",
+        title="API [v2]",
+        markdown="# Overview\n\nText.\n\n###### Deep\n\nEnd.\n",
+    ),
+]
+
+GOLDEN = """\
+# Example Docs
+
+Source: https://docs.example.com/guide/
+
+## Contents
+
+- [Guide](#guide)
+- [API \\[v2\\]](#api-v2)
+
+## Guide
+
+Source: https://docs.example.com/guide/
+
+Welcome.
+
+### Install
+
+```bash
+# a shell comment
+pip install x
+```
+
+## API [v2]
+
+Source: https://docs.example.com/guide/api.html
+
+## Overview
+
+Text.
+
+###### Deep
+
+End.
+"""
+
+
+def test_assemble_document_golden() -> None:
+    document = assemble_document("Example Docs", "https://docs.example.com/guide/", PAGES)
+    assert document == GOLDEN
+
+
+def test_assemble_is_deterministic_and_streams_with_a_toc() -> None:
+    first = assemble_document("Example Docs", "https://docs.example.com/guide/", PAGES)
+    second = assemble_document("Example Docs", "https://docs.example.com/guide/", list(PAGES))
+    assert first.encode() == second.encode()
+
+    consumed: list[str] = []
+
+    def lazy() -> Iterator[SectionPage]:
+        for page in PAGES:
+            consumed.append(page.title)
+            yield page
+
+    chunks = iter_document(
+        "Example Docs", "https://docs.example.com/guide/", lazy(), toc=["Guide", "API [v2]"]
+    )
+    header = next(chunks)
+    assert consumed == []  # the header needs only the titles
+    assert header.endswith("- [API \\[v2\\]](#api-v2)\n")
+    assert header + "".join(chunks) == first
+
+
+def test_toc_mismatch_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not match"):
+        assemble_document("T", "https://e.com/", PAGES, toc=["Guide", "Other"])
+    with pytest.raises(ValueError, match="3 pages, 2"):
+        assemble_document("T", "https://e.com/", PAGES, toc=["Guide", "API [v2]", "More"])
+
+
+def test_empty_document() -> None:
+    assert assemble_document("T", "https://e.com/", []) == (
+        "# T\n\nSource: https://e.com/\n\n## Contents\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("markdown", "title", "expected"),
+    [
+        ("# Title\n\nText", "title", "Text"),
+        ("#  TITLE  #\n\nText", "Title", "Text"),
+        ("# Other\n\nText", "Title", "## Other\n\nText"),
+        ("Intro\n\n# Title\n\n# Title", "Title", "Intro\n\n## Title"),
+        ("## Sub\n### Subsub\n###### Six", "T", "### Sub\n#### Subsub\n###### Six"),
+        ("```\n# Title\n## code\n```\n# Title", "Title", "```\n# Title\n## code\n```"),
+        (
+            "~~~md\n# x\n~~~\n#hashtag\n    # indented code",
+            "T",
+            "~~~md\n# x\n~~~\n#hashtag\n    # indented code",
+        ),
+    ],
+)
+def test_demote_headings(markdown: str, title: str, expected: str) -> None:
+    assert demote_headings(markdown, title) == expected
