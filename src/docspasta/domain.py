@@ -121,7 +121,7 @@ class PageSummary(BaseModel):
 
 
 class ProgressSnapshot(BaseModel):
-    """A job's state as a progress stream or bar shows it; its version is the job's state_version."""
+    """A job's state as progress streams and bars show it; versioned by state_version."""
 
     model_config = ConfigDict(frozen=True)
 

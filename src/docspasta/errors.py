@@ -109,6 +109,8 @@ class BackendUnavailableError(DocspastaError):
     """An optional backend is not installed."""
 
     def __init__(self, backend: str, extra: str) -> None:
-        super().__init__(f"the {backend} backend is not installed: pip install 'docspasta[{extra}]'")
+        super().__init__(
+            f"the {backend} backend is not installed: pip install 'docspasta[{extra}]'"
+        )
         self.backend = backend
         self.extra = extra

@@ -96,9 +96,7 @@ async def run_job(
     )
 
 
-async def _wait_for_end(
-    store: Store, job_id: str, on_progress: ProgressCallback | None
-) -> None:
+async def _wait_for_end(store: Store, job_id: str, on_progress: ProgressCallback | None) -> None:
     seen = 0
     while True:
         version = await store.state_version(job_id)

@@ -37,9 +37,55 @@ log = logging.getLogger(__name__)
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 #: Links whose path ends like this are not documentation pages; they are never fetched.
 NON_PAGE_EXTENSIONS = frozenset(
-    ".png .jpg .jpeg .gif .svg .webp .ico .bmp .pdf .zip .gz .tgz .bz2 .xz .tar .7z .whl .egg "
-    ".exe .dmg .deb .rpm .css .js .mjs .map .json .xml .txt .csv .woff .woff2 .ttf .eot .mp3 "
-    ".mp4 .webm .mov .avi .epub .mobi .ps .rss .atom .py .ipynb .tex".split()
+    {
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".webp",
+        ".ico",
+        ".bmp",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".tar",
+        ".7z",
+        ".whl",
+        ".egg",
+        ".exe",
+        ".dmg",
+        ".deb",
+        ".rpm",
+        ".css",
+        ".js",
+        ".mjs",
+        ".map",
+        ".json",
+        ".xml",
+        ".txt",
+        ".csv",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".eot",
+        ".mp3",
+        ".mp4",
+        ".webm",
+        ".mov",
+        ".avi",
+        ".epub",
+        ".mobi",
+        ".ps",
+        ".rss",
+        ".atom",
+        ".py",
+        ".ipynb",
+        ".tex",
+    }
 )
 DENY_ALL_ROBOTS = "User-agent: *\nDisallow: /\n"
 
@@ -232,8 +278,10 @@ class Worker:
         completed = sorted(
             (p for p in pages if p.status is PageStatus.COMPLETED), key=lambda p: (keys[p.id], p.id)
         )
+        markdown: str | None = None
+        message: str | None = None
         if not completed:
-            status, message, markdown = JobStatus.FAILED, "no page could be converted", None
+            status, message = JobStatus.FAILED, "no page could be converted"
         else:
             title = job.title or urlsplit(job.url).netloc
             toc = [p.title or p.url for p in completed]

@@ -59,7 +59,7 @@ PLAIN = """<html><head><title>Guide | Site</title></head><body>
 <div id="cookie-banner">We use cookies <button>OK</button></div>
 <main>
   <article><header><h1>The Guide</h1><p class="byline">by us</p></header>
-  <p>Read this first.</p>
+  <p>Read this first.</p><!-- build 123 -->
   <div hidden>secret hidden text</div>
   <span aria-hidden="true">decorative</span>
   <div class="cookie-banner">Accept cookies?</div>
@@ -140,3 +140,14 @@ def test_title_fallbacks() -> None:
     title = page_title(bare, extract_content(bare), "https://e.com/docs/getting-started.html")
     assert title == "getting started"
     assert page_title(bare, None, "https://e.com/") == "e.com"
+
+
+def test_clean_content_removes_chrome_from_the_tree() -> None:
+    tree = LexborHTMLParser(PLAIN)
+    content = extract_content(tree)
+    assert content is not None
+    html = content.html or ""
+    for tag in ("<script", "<style", "<noscript", "<form", "<aside", "<button", "<!--"):
+        assert tag not in html, tag
+    assert "<header><h1>The Guide</h1>" in html  # the article's own header stays
+    assert "Read this first." in html

@@ -80,7 +80,8 @@ def _options_error(exc: ValidationError) -> InvalidOptionError:
 def crawl(
     url: Annotated[str | None, typer.Argument(help="Start URL of the docs.")] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the document here (default: stdout).")
+        Path | None,
+        typer.Option("--output", "-o", help="Write the document here (default: stdout)."),
     ] = None,
     max_pages: Annotated[
         int, typer.Option(help="Most pages to take.", show_default=True)
@@ -130,7 +131,9 @@ def crawl(
         stderr.print("[yellow]Interrupted.[/] The crawl is saved and can be finished with:")
         resume_id = job_ref[0] if job_ref else "JOB_ID"
         out = f" -o {output}" if output else ""
-        stderr.print(f"  docspasta crawl --resume {resume_id}{out}", highlight=False, soft_wrap=True)
+        stderr.print(
+            f"  docspasta crawl --resume {resume_id}{out}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _finish(run, output, time.monotonic() - started)
 

@@ -94,7 +94,9 @@ def create_engines(database_url: str) -> Engines:
         url = url.set(drivername="postgresql+asyncpg")
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
         return Engines(writer=engine, reader=engine)
-    raise InvalidOptionError("database_url", f"unsupported database {backend!r} (sqlite, postgresql)")
+    raise InvalidOptionError(
+        "database_url", f"unsupported database {backend!r} (sqlite, postgresql)"
+    )
 
 
 def _alembic_config(connection: Connection) -> Config:

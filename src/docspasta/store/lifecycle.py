@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists, or_, select, update
 
 from docspasta.domain import JobStatus, PageStatus, Task, TaskKind
 from docspasta.store.records import JobRecord
-from docspasta.store.repository import _OPEN, _TERMINAL, JobPageStore, _C, _J, _P
+from docspasta.store.repository import _C, _J, _OPEN, _P, _TERMINAL, JobPageStore
 from docspasta.store.schema import crawled_pages, crawling_jobs, page_content_chunks, utcnow
 
 
@@ -115,9 +115,7 @@ class Store(JobPageStore):
         async with self._write() as conn:
             pages = await conn.execute(
                 update(crawled_pages)
-                .where(
-                    _P.lease_owner == worker_id, _P.status == PageStatus.PROCESSING.value
-                )
+                .where(_P.lease_owner == worker_id, _P.status == PageStatus.PROCESSING.value)
                 .values(status=PageStatus.PENDING.value, lease_owner=None, lease_expires_at=None)
                 .returning(_P.id)
             )

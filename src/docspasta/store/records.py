@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from sqlalchemy import RowMapping
 
 from docspasta.domain import CrawlOptions, JobStatus, PageStatus, ProgressSnapshot
 
@@ -33,7 +33,7 @@ class JobRecord:
     completed_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> JobRecord:
+    def from_row(cls, row: RowMapping) -> JobRecord:
         return cls(
             id=row["id"],
             user_id=row["user_id"],

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Self
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -128,9 +128,9 @@ class JobPageStore:
         assert job is not None
         return job, [Task(kind=TaskKind.START_CRAWL, job_id=job_id)]
 
-    async def _job(self, conn: AsyncConnection, job_id: str, user_id: str | None = None) -> (
-        JobRecord | None
-    ):
+    async def _job(
+        self, conn: AsyncConnection, job_id: str, user_id: str | None = None
+    ) -> JobRecord | None:
         query = select(crawling_jobs).where(_J.id == job_id)
         if user_id is not None:
             query = query.where(_J.user_id == user_id)
@@ -329,9 +329,7 @@ class JobPageStore:
             robots_txt=job.robots_txt,
         )
 
-    async def _release_claim(
-        self, conn: AsyncConnection, claim: PageClaim, **values: Any
-    ) -> bool:
+    async def _release_claim(self, conn: AsyncConnection, claim: PageClaim, **values: Any) -> bool:
         """Write the page's end state only while this worker still holds its lease."""
         result = await conn.execute(
             update(crawled_pages)
@@ -354,7 +352,10 @@ class JobPageStore:
                 duplicate_of = await self._duplicate_of(conn, claim, outcome.final_url_hash)
                 if duplicate_of is not None:
                     return await self._end_page_in(
-                        conn, claim, PageStatus.SKIPPED, f"duplicate of {duplicate_of}",
+                        conn,
+                        claim,
+                        PageStatus.SKIPPED,
+                        f"duplicate of {duplicate_of}",
                         outcome.http_status,
                     )
                 written = await self._release_claim(
@@ -543,7 +544,9 @@ class JobPageStore:
             .values({counter.key: counter + 1, "updated_at": utcnow()})
         )
         if claim.is_start_page:
-            await self._fail_job(conn, claim.job_id, f"the start page {claim.url}: {error}", utcnow())
+            await self._fail_job(
+                conn, claim.job_id, f"the start page {claim.url}: {error}", utcnow()
+            )
             return PageWrite()
         return PageWrite(tasks=await self._maybe_finalize(conn, claim.job_id))
 

@@ -50,7 +50,9 @@ def upgrade() -> None:
         sa.Column("completed_at", UTCDateTime),
         sa.PrimaryKeyConstraint("id", name="pk_crawling_jobs"),
     )
-    op.create_index("ix_crawling_jobs_user_id_created_at", "crawling_jobs", ["user_id", "created_at"])
+    op.create_index(
+        "ix_crawling_jobs_user_id_created_at", "crawling_jobs", ["user_id", "created_at"]
+    )
     op.create_index("ix_crawling_jobs_status", "crawling_jobs", ["status"])
 
     op.create_table(
