@@ -143,26 +143,33 @@ class Worker:
         job = await self.store.get_job(job_id)
         if job is None or job.status is not JobStatus.PENDING:
             return
-        robots_txt = await self._robots_txt(job.url) if job.options.respect_robots else None
         start = normalize_url(job.url)
         if start is None:
             await self.store.fail_job(job_id, f"not a crawlable URL: {job.url}")
             return
+        robots_txt = None
+        if job.options.respect_robots:
+            try:
+                robots_txt = await self._robots_txt(start)
+            except FetchError as exc:
+                await self.store.fail_job(job_id, f"cannot reach {exc.url}: {exc.reason}")
+                return
         seed = NewPage(url=start, url_hash=url_hash(start), depth=0, order_key="")
         tasks = await self.store.start_job(job_id, robots_txt, [seed])
         log.info("job %s started at %s", job_id, start)
         await self.queue.publish(tasks)
 
     async def _robots_txt(self, url: str) -> str | None:
-        """robots.txt text; None (allow all) when absent (4xx); deny all on 5xx or no answer."""
+        """robots.txt text; None (allow all) when absent (4xx); deny all on 5xx (RFC 9309).
+
+        Raises FetchError when the host cannot be reached at all: the start page cannot be
+        either, and that is the reason to report.
+        """
         parts = urlsplit(url)
         robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-        try:
-            result = await self.fetcher.fetch(robots_url)
-        except FetchError as exc:
-            log.info("robots.txt unreachable (%s): disallowing all", exc.reason)
-            return DENY_ALL_ROBOTS
+        result = await self.fetcher.fetch(robots_url)
         if result.status >= 500:
+            log.info("robots.txt answered %s: disallowing all for now", result.status)
             return DENY_ALL_ROBOTS
         if result.status >= 400:
             return None
@@ -178,7 +185,10 @@ class Worker:
             return
         policy = self._policy(claim.job_url, claim.robots_txt, claim.options.respect_robots)
         if claim.options.respect_robots and not policy.robots.allowed(claim.url):
-            await self._end(claim, PageStatus.SKIPPED, "disallowed by robots.txt")
+            reason = "disallowed by robots.txt"
+            if claim.robots_txt == DENY_ALL_ROBOTS:
+                reason = "robots.txt answered a server error: crawling is disallowed for now"
+            await self._end(claim, PageStatus.SKIPPED, reason)
             return
         try:
             result = await self.fetcher.fetch(claim.url)

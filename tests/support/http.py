@@ -15,6 +15,7 @@ is a 404. ``stop()`` closes every connection and joins every thread, so tests le
 
 from __future__ import annotations
 
+import contextlib
 import gzip as gzip_module
 import mimetypes
 import socket
@@ -73,10 +74,8 @@ class _Server(ThreadingHTTPServer):
         with self.sockets_lock:
             sockets = list(self.open_sockets)
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -84,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30  # an idle keep-alive connection does not hold a thread forever
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """No request log on stderr."""
 
     def do_GET(self) -> None:

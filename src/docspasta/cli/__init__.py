@@ -21,7 +21,7 @@ from rich.logging import RichHandler
 
 from docspasta.cli.progress import CrawlProgress
 from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions, JobStatus
-from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError
+from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError, JobNotFoundError
 from docspasta.runtime import JobRun, create_job, open_store, run_job
 from docspasta.settings import Settings
 from docspasta.store.engine import create_engines, current_revision, upgrade
@@ -194,7 +194,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _fail(exc: DocspastaError, code: int | None = None) -> typer.Exit:
     if code is None:
-        code = EXIT_BAD_INPUT if isinstance(exc, InvalidOptionError) else EXIT_FAILED
+        bad_input = isinstance(exc, InvalidOptionError | JobNotFoundError)
+        code = EXIT_BAD_INPUT if bad_input else EXIT_FAILED
     stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 

@@ -1,0 +1,3 @@
+"""docspasta: turn a documentation website into one clean, LLM-ready markdown document."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from docspasta.cli import main
+
+main()
