@@ -19,6 +19,7 @@ from docspasta.store.schema import crawled_pages, page_content_chunks
 from docspasta.worker import Worker
 from tests.support.http import FixtureServer
 from tests.support.sites import EXPECTED_ORDER, serve_guide, source_paths
+from tests.support.waiting import eventually
 
 OPTIONS = CrawlOptions(concurrency=4)
 
@@ -80,8 +81,7 @@ async def test_duplicate_tasks_create_no_duplicate_pages_or_chunks(
 
             await queue.start(every_task_three_times)
             await worker.sweep(older_than=0, job_id=job_id)
-            while not await store.is_terminal(job_id):
-                await asyncio.sleep(0.05)
+            await eventually(lambda: store.is_terminal(job_id))
             await queue.wait_idle()
             # Late duplicates of every task after the end change nothing.
             version = await store.state_version(job_id)
@@ -134,10 +134,15 @@ async def test_racing_finalizers_finalize_once(
 
             await queue.start(hold_back_finalize)
             await worker.sweep(older_than=0, job_id=job_id)
-            while (job := await store.get_job(job_id)) and job.status is not JobStatus.FINALIZING:
-                await asyncio.sleep(0.05)
+
+            async def finalizing() -> bool:
+                job = await store.get_job(job_id)
+                return job is not None and job.status is JobStatus.FINALIZING
+
+            await eventually(finalizing)
             await queue.stop()
-            before = job.state_version
+            before = await store.state_version(job_id)
+            assert before is not None
             finalizers = [Worker(store, fetcher, queue, settings) for _ in range(4)]
             await asyncio.gather(*(w.finalize(job_id) for w in finalizers))
         final = await store.get_job(job_id)
@@ -155,8 +160,12 @@ async def test_interrupted_crawl_resumes_without_refetching_finished_pages(
     async with open_store(settings) as store:
         job_id = await create_job(store, start, CrawlOptions(concurrency=2), settings)
         running = asyncio.create_task(run_job(store, job_id, settings))
-        while (await store.get_job(job_id)).pages_completed < 3:  # type: ignore[union-attr]
-            await asyncio.sleep(0.02)
+
+        async def three_done() -> bool:
+            job = await store.get_job(job_id)
+            return job is not None and job.pages_completed >= 3
+
+        await eventually(three_done)
         running.cancel()  # what Ctrl-C does to the CLI
         await asyncio.gather(running, return_exceptions=True)
         interrupted = await store.get_job(job_id)

@@ -1,0 +1,13 @@
+"""Polling for a condition a test waits on, with a deadline so a test never hangs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 20.0) -> None:
+    """Return once ``check()`` is true; fail the test after ``within`` seconds."""
+    async with asyncio.timeout(within):
+        while not await check():
+            await asyncio.sleep(0.02)
