@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -129,11 +130,14 @@ def crawl(
         _fail(exc)
     except KeyboardInterrupt:
         stderr.print("[yellow]Interrupted.[/] The crawl is saved and can be finished with:")
-        resume_id = job_ref[0] if job_ref else "JOB_ID"
-        out = f" -o {output}" if output else ""
-        stderr.print(
-            f"  docspasta crawl --resume {resume_id}{out}", highlight=False, soft_wrap=True
-        )
+        command = ["docspasta", "crawl", "--resume", job_ref[0] if job_ref else "JOB_ID"]
+        if output:
+            command += ["-o", str(output)]
+        for host in allow_private_host or []:
+            command += ["--allow-private-host", host]
+        if db:
+            command += ["--db", db]
+        stderr.print("  " + shlex.join(command), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _finish(run, output, time.monotonic() - started)
 
