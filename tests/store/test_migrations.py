@@ -1,0 +1,58 @@
+"""Migrations build exactly the declared schema, and the state_version trigger survives them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect, select, update
+
+from docspasta.domain import CrawlOptions
+from docspasta.store import Store
+from docspasta.store.engine import create_engines, current_revision, downgrade, upgrade
+from docspasta.store.schema import crawling_jobs, metadata
+
+
+def _diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrated_schema_matches_the_declared_one(database_url: str) -> None:
+    engines = create_engines(database_url)
+    try:
+        await upgrade(engines)
+        async with engines.reader.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await engines.dispose()
+
+
+async def test_trigger_fires_after_downgrade_and_upgrade(database_url: str) -> None:
+    engines = create_engines(database_url)
+    try:
+        await upgrade(engines)
+        await downgrade(engines, "base")
+        async with engines.reader.connect() as conn:
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+        assert "crawling_jobs" not in tables
+        await upgrade(engines)
+        assert await current_revision(engines) == "0001"
+    finally:
+        await engines.dispose()
+    store = await Store.open(database_url)
+    try:
+        job, _ = await store.create_job("u", "https://d.example/", CrawlOptions())
+        async with store.engines.writer.begin() as conn:
+            await conn.execute(
+                update(crawling_jobs).where(crawling_jobs.c.id == job.id).values(status="running")
+            )
+            version = (
+                await conn.execute(
+                    select(crawling_jobs.c.state_version).where(crawling_jobs.c.id == job.id)
+                )
+            ).scalar_one()
+        assert version == 2
+    finally:
+        await store.close()
