@@ -195,3 +195,13 @@ def test_empty_document() -> None:
 )
 def test_demote_headings(markdown: str, title: str, expected: str) -> None:
     assert demote_headings(markdown, title) == expected
+
+
+def test_first_h1_with_link_and_code_matching_the_title_is_dropped() -> None:
+    markdown = (
+        '# [`json`](https://x.test/json.html#module-json "json: Encode") — JSON encoder\n\n'
+        "Text.\n\n## Basic usage\n"
+    )
+    result = demote_headings(markdown, "json — JSON encoder")
+    assert result.startswith("Text.")
+    assert "### Basic usage" in result

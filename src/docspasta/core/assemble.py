@@ -138,8 +138,19 @@ def render_header(title: str, source_url: str, toc: Sequence[tuple[str, str]]) -
     return "\n".join(lines) + "\n"
 
 
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"[`*_]+")
+
+
+def plain_heading_text(text: str) -> str:
+    """A heading's text as a reader sees it: links, code spans and emphasis reduced to their
+    words, whitespace collapsed, case folded (for comparing a page's H1 with its title)."""
+    text = _MD_LINK.sub(r"\1", text)
+    return _one_line(_MD_EMPHASIS.sub("", text)).casefold()
+
+
 def _heading_text(rest: str) -> str:
-    return _one_line(_CLOSING_HASHES.sub("", rest)).casefold()
+    return plain_heading_text(_CLOSING_HASHES.sub("", rest))
 
 
 def demote_headings(markdown: str, title: str) -> str:
@@ -149,7 +160,7 @@ def demote_headings(markdown: str, title: str) -> str:
     blocks are never touched.
     """
     lines = markdown.split("\n")
-    wanted = _one_line(title).casefold()
+    wanted = plain_heading_text(title)
     out: list[str] = []
     seen_h1 = False
     skip_blank = False
