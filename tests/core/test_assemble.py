@@ -205,3 +205,11 @@ def test_first_h1_with_link_and_code_matching_the_title_is_dropped() -> None:
     result = demote_headings(markdown, "json — JSON encoder")
     assert result.startswith("Text.")
     assert "### Basic usage" in result
+
+
+def test_h1_link_whose_title_holds_parentheses_is_recognised() -> None:
+    markdown = (
+        '# [`readline`](https://x.test/r.html#module-readline "readline: GNU readline (Unix)")'
+        " — GNU readline interface\n\nText.\n"
+    )
+    assert demote_headings(markdown, "readline — GNU readline interface") == "Text.\n"

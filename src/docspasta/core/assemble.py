@@ -138,7 +138,7 @@ def render_header(title: str, source_url: str, toc: Sequence[tuple[str, str]]) -
     return "\n".join(lines) + "\n"
 
 
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r'!?\[([^\]]*)\]\(\S*?(?:\s+"(?:[^"\\]|\\.)*")?\)')
 _MD_EMPHASIS = re.compile(r"[`*_]+")
 
 
