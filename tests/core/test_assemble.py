@@ -128,7 +128,7 @@ pip install x
 
 Source: https://docs.example.com/guide/api.html
 
-## Overview
+### Overview
 
 Text.
 
@@ -182,8 +182,8 @@ def test_empty_document() -> None:
     [
         ("# Title\n\nText", "title", "Text"),
         ("#  TITLE  #\n\nText", "Title", "Text"),
-        ("# Other\n\nText", "Title", "## Other\n\nText"),
-        ("Intro\n\n# Title\n\n# Title", "Title", "Intro\n\n## Title"),
+        ("# Other\n\nText", "Title", "### Other\n\nText"),
+        ("Intro\n\n# Title\n\n# Title", "Title", "Intro\n\n### Title"),
         ("## Sub\n### Subsub\n###### Six", "T", "### Sub\n#### Subsub\n###### Six"),
         ("```\n# Title\n## code\n```\n# Title", "Title", "```\n# Title\n## code\n```"),
         (
@@ -213,3 +213,10 @@ def test_h1_link_whose_title_holds_parentheses_is_recognised() -> None:
         " — GNU readline interface\n\nText.\n"
     )
     assert demote_headings(markdown, "readline — GNU readline interface") == "Text.\n"
+
+
+def test_a_page_with_several_h1_keeps_its_hierarchy_under_the_section() -> None:
+    markdown = "# Curses\n\nIntro.\n\n## Functions\n\n# Textpad\n\n## Objects\n"
+    assert demote_headings(markdown, "Curses") == (
+        "Intro.\n\n#### Functions\n\n### Textpad\n\n#### Objects\n"
+    )

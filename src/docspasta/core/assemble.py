@@ -154,32 +154,34 @@ def _heading_text(rest: str) -> str:
 
 
 def demote_headings(markdown: str, title: str) -> str:
-    """Drop a first H1 equal to ``title``; move every other ATX heading one level deeper.
+    """Drop a first H1 equal to ``title``; nest every other ATX heading under the section.
 
-    Comparison ignores case and whitespace. Headings stop at ``######``; lines inside fenced code
-    blocks are never touched.
+    The section heading is ``##``, so the page's remaining headings move one level deeper, or
+    two when the page still has an H1 (a page with several top-level parts): their hierarchy is
+    kept and nothing lands at the section's level. Comparison ignores case, whitespace and inline
+    markup. Headings stop at ``######``; lines inside fenced code blocks are never touched.
     """
     lines = markdown.split("\n")
     wanted = plain_heading_text(title)
-    out: list[str] = []
-    seen_h1 = False
-    skip_blank = False
-    for line, in_code in zip(lines, code_fence_mask(lines), strict=True):
+    headings: list[tuple[int, str, str, str]] = []  # line index, indent, hashes, rest
+    for index, (line, in_code) in enumerate(zip(lines, code_fence_mask(lines), strict=True)):
         match = None if in_code else _ATX_HEADING.match(line)
-        if match is None:
-            if not (skip_blank and not line.strip()):
-                out.append(line)
-                skip_blank = False
-            continue
-        skip_blank = False
-        indent, hashes, rest = match.groups()
-        if len(hashes) == 1 and not seen_h1:
-            seen_h1 = True
-            if _heading_text(rest) == wanted:
-                skip_blank = True
-                continue
-        out.append(f"{indent}{'#' * min(len(hashes) + 1, 6)}{rest}")
-    return "\n".join(out)
+        if match is not None:
+            indent, hashes, rest = match.groups()
+            headings.append((index, indent, hashes, rest))
+    drop: int | None = None
+    first_h1 = next((h for h in headings if len(h[2]) == 1), None)
+    if first_h1 is not None and _heading_text(first_h1[3]) == wanted:
+        drop = first_h1[0]
+    shift = 2 if any(len(h[2]) == 1 and h[0] != drop for h in headings) else 1
+    for index, indent, hashes, rest in headings:
+        lines[index] = f"{indent}{'#' * min(len(hashes) + shift, 6)}{rest}"
+    if drop is None:
+        return "\n".join(lines)
+    after = drop + 1
+    while after < len(lines) and not lines[after].strip():
+        after += 1
+    return "\n".join(lines[:drop] + lines[after:])
 
 
 def render_section(page: SectionPage) -> str:
