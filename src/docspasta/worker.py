@@ -88,6 +88,8 @@ NON_PAGE_EXTENSIONS = frozenset(
     }
 )
 DENY_ALL_ROBOTS = "User-agent: *\nDisallow: /\n"
+#: Sorts after every key reachable from the start page (components are 6-digit positions).
+UNREACHABLE_KEY_PREFIX = "9" * 7
 
 
 def is_page_link(url: str) -> bool:
@@ -352,7 +354,8 @@ def document_order(pages: Sequence[PageRecord]) -> dict[int, str]:
             if page is not None:
                 keys[page.id] = encode_order_key(key)
     for page in pages:
-        keys.setdefault(page.id, "~" + page.order_key)
+        # Digits only: text order must not depend on a database collation.
+        keys.setdefault(page.id, UNREACHABLE_KEY_PREFIX + page.order_key)
     return keys
 
 
