@@ -34,6 +34,25 @@ class Settings(BaseSettings):
     max_page_attempts: int = Field(default=3, ge=1)
     user_agent: str = "docspasta/0.1 (+https://github.com/docspasta/docspasta)"
 
+    # -- the service ------------------------------------------------------------------------
+    max_active_jobs_per_user: int = Field(default=5, ge=1)
+    max_jobs_per_minute: int = Field(default=20, ge=1)
+    inline_markdown_bytes: int = Field(
+        default=1024 * 1024, ge=0, description="Largest document returned inline by GET job."
+    )
+    retention_days: float = Field(default=30.0, gt=0, description="Finished jobs kept this long.")
+    allow_anonymous: bool = Field(
+        default=True, description="Browsers without an API key get an anonymous signed cookie."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs anonymous-user cookies; default: generated once, kept in the database.",
+    )
+    worker_concurrency: int = Field(
+        default=8, ge=1, description="Tasks each in-process worker runs at once."
+    )
+    sse_poll_seconds: float = Field(default=1.0, gt=0)
+
     @field_validator("allow_private_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:

@@ -38,7 +38,7 @@ async def test_trigger_fires_after_downgrade_and_upgrade(database_url: str) -> N
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert "crawling_jobs" not in tables
         await upgrade(engines)
-        assert await current_revision(engines) == "0001"
+        assert await current_revision(engines) == "0002"
     finally:
         await engines.dispose()
     store = await Store.open(database_url)

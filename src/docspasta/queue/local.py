@@ -74,6 +74,11 @@ class LocalQueue:
                 if self._queue.empty() and self._busy == 0:
                     self._idle.set()
 
+    @property
+    def depth(self) -> int:
+        """Tasks waiting (not running)."""
+        return self._queue.qsize()
+
     async def wait_idle(self) -> None:
         """Wait until nothing is queued or running (drain mode for tests)."""
         await self._idle.wait()

@@ -1,7 +1,18 @@
 """The store: schema, migrations and every SQL statement (SQLite and PostgreSQL)."""
 
-from docspasta.store.lifecycle import Store
 from docspasta.store.records import JobRecord, NewPage, PageClaim, PageOutcome, PageRecord
 from docspasta.store.repository import PageWrite
+from docspasta.store.service import ACTIVE_STATUSES, Store, UserRecord, retention_cutoff
 
-__all__ = ["JobRecord", "NewPage", "PageClaim", "PageOutcome", "PageRecord", "PageWrite", "Store"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "JobRecord",
+    "NewPage",
+    "PageClaim",
+    "PageOutcome",
+    "PageRecord",
+    "PageWrite",
+    "Store",
+    "UserRecord",
+    "retention_cutoff",
+]

@@ -13,8 +13,8 @@ from docspasta.store.repository import _C, _J, _OPEN, _P, _TERMINAL, JobPageStor
 from docspasta.store.schema import crawled_pages, crawling_jobs, page_content_chunks, utcnow
 
 
-class Store(JobPageStore):
-    """The one gateway to the database. Build with ``await Store.open(url)``."""
+class LifecycleStore(JobPageStore):
+    """Finalisation and recovery; ``Store`` adds the service queries."""
 
     async def claim_finalize(
         self, job_id: str, worker_id: str, lease_seconds: float

@@ -125,6 +125,7 @@ crawled_pages = Table(
     UniqueConstraint("job_id", "url_hash"),
     UniqueConstraint("job_id", "final_url_hash"),
     Index(None, "job_id", "status"),
+    Index(None, "job_id", "updated_at"),
 )
 
 page_content_chunks = Table(
@@ -143,4 +144,32 @@ page_content_chunks = Table(
     Column("metadata", JSONType, key="meta"),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("page_id", "chunk_index"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+app_secrets = Table(
+    "app_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,210 @@
+"""The V5 routes. Each handler validates, calls the store or the queue, and shapes a response;
+SQL lives in the store."""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import PlainTextResponse, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from docspasta.api.errors import ApiError
+from docspasta.api.models import (
+    CrawlAccepted,
+    CrawlBody,
+    ErrorBody,
+    FailedPage,
+    JobDetail,
+    JobList,
+    JobState,
+    PageInfo,
+    job_links,
+)
+from docspasta.api.state import Caller, OwnedJob, State
+from docspasta.runtime import validate_request
+from docspasta.store import JobRecord
+from docspasta.store.schema import utcnow
+
+router = APIRouter(prefix="/api/v5", tags=["v5"])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422, 429)
+}
+
+
+@router.post("/crawl", status_code=202, response_model=CrawlAccepted, responses=ERRORS)
+async def start_crawl(body: CrawlBody, caller: Caller, state: State) -> CrawlAccepted:
+    """Validate, create the job and queue its start: answers at once with the job id."""
+    url = str(body.url)
+    await _check_limits(state, caller.user_id)
+    await validate_request(url, body.options, state.settings)
+    job, tasks = await state.store.create_job(caller.user_id, url, body.options)
+    await state.queue.publish(tasks)
+    return CrawlAccepted(
+        job_id=job.id, status=job.status, state_version=job.state_version, links=job_links(job.id)
+    )
+
+
+async def _check_limits(state: State, user_id: str) -> None:
+    settings = state.settings
+    if await state.store.active_job_count(user_id) >= settings.max_active_jobs_per_user:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"at most {settings.max_active_jobs_per_user} jobs may run at once",
+            headers={"Retry-After": "10"},
+        )
+    now = utcnow()
+    window = timedelta(minutes=1)
+    recent = await state.store.job_creations_since(user_id, now - window)
+    if len(recent) >= settings.max_jobs_per_minute:
+        wait = (recent[0] + window - now).total_seconds()
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"at most {settings.max_jobs_per_minute} jobs may be created per minute",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
+def _cursor(job: JobRecord) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, job_id = base64.urlsafe_b64decode(padded).decode().split("|", 1)
+        return datetime.fromisoformat(created), job_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            422, "invalid", "cursor: not a cursor from this API", field="cursor"
+        ) from exc
+
+
+@router.get("/jobs", response_model=JobList, responses=ERRORS)
+async def list_jobs(
+    caller: Caller,
+    state: State,
+    status: Annotated[Literal["active", "all"], Query()] = "all",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> JobList:
+    """The caller's jobs, newest first."""
+    before = _parse_cursor(cursor) if cursor else None
+    jobs = await state.store.list_jobs(
+        caller.user_id, active_only=status == "active", limit=limit + 1, before=before
+    )
+    page, more = jobs[:limit], len(jobs) > limit
+    return JobList(
+        jobs=[JobState.of(j) for j in page], next_cursor=_cursor(page[-1]) if more else None
+    )
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetail, responses=ERRORS)
+async def get_job(job: OwnedJob, state: State) -> JobDetail:
+    """The job, its options and counters, its latest and failed pages, and its document."""
+    markdown = await state.store.final_markdown(job.id) if job.status.is_terminal else None
+    size = len(markdown.encode()) if markdown is not None else None
+    inline = markdown if size is not None and size <= state.settings.inline_markdown_bytes else None
+    recent = await state.store.recent_pages(job.id, limit=10)
+    failed = await state.store.failed_pages(job.id)
+    return JobDetail(
+        **JobState.of(job).model_dump(),
+        options=job.options,
+        recent_pages=[PageInfo.of(p) for p in recent],
+        failed_pages=[FailedPage(url=u, reason=r) for u, r in failed],
+        markdown=inline,
+        markdown_bytes=size,
+    )
+
+
+def _filename(job: JobRecord) -> str:
+    parts = urlsplit(job.url)
+    stem = f"{parts.hostname or 'docs'}{parts.path}".strip("/")
+    stem = re.sub(r"\.html?$", "", stem)
+    return (re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "docs") + ".md"
+
+
+@router.get(
+    "/jobs/{job_id}/markdown",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/markdown": {}}}, **ERRORS},
+)
+async def get_markdown(
+    job: OwnedJob,
+    state: State,
+    format: Annotated[Literal["markdown"], Query()] = "markdown",
+) -> Response:
+    """The document as a download."""
+    markdown = await state.store.final_markdown(job.id)
+    if markdown is None:
+        message = (
+            "the job has no document yet"
+            if not job.status.is_terminal
+            else f"the job ended {job.status.value} without a document"
+        )
+        raise ApiError(409, "conflict", message)
+    return Response(
+        markdown,
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(job)}"'},
+    )
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobState, responses=ERRORS)
+async def cancel_job(job: OwnedJob, caller: Caller, state: State) -> JobState:
+    """Stop the crawl: no new fetches; finished pages are kept."""
+    if job.status.is_terminal:
+        raise ApiError(409, "conflict", f"the job has already ended ({job.status.value})")
+    cancelled = await state.store.cancel_job(job.id, caller.user_id)
+    assert cancelled is not None
+    return JobState.of(cancelled)
+
+
+@router.delete("/jobs/{job_id}", status_code=204, responses=ERRORS)
+async def delete_job(job: OwnedJob, caller: Caller, state: State) -> Response:
+    """Delete a finished job and its pages."""
+    if not job.status.is_terminal:
+        raise ApiError(409, "conflict", "cancel the job before deleting it")
+    await state.store.delete_job(job.id, caller.user_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/jobs/{job_id}/stream",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
+)
+async def stream_job(
+    job: OwnedJob,
+    state: State,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: ``progress`` (id = state_version) whenever the job's state changes,
+    then one terminal event named after the final status, then the stream closes.
+    ``Last-Event-ID`` resumes."""
+    seen = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    async with state.hub.subscribe(job.id) as watch:
+        first = True
+        while True:
+            current = await watch.next_state(seen)
+            if current is None:
+                return
+            seen = current.state_version
+            data = JobState.of(current).model_dump_json(by_alias=True)
+            event = current.status.value if current.status.is_terminal else "progress"
+            yield ServerSentEvent(
+                event=event, id=str(seen), raw_data=data, retry=2000 if first else None
+            )
+            first = False
+            if current.status.is_terminal:
+                return
