@@ -25,15 +25,19 @@ class Server(uvicorn.Server):
         await super().serve(sockets)  # type: ignore[arg-type]
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.begin_shutdown()
+        # uvicorn's own handler first: it reads should_exit to tell a second Ctrl-C (force).
         super().handle_exit(sig, frame)
+        self._close_streams()
 
     def begin_shutdown(self) -> None:
-        """Close the streams (they would keep uvicorn waiting), then stop."""
+        """Stop as a signal would: close the streams (they would keep uvicorn waiting)."""
+        self.should_exit = True
+        self._close_streams()
+
+    def _close_streams(self) -> None:
         state = getattr(self._app.state, "docspasta", None)
         if state is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(state.hub.close()))
-        self.should_exit = True
 
     @property
     def port(self) -> int:

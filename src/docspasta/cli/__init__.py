@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 
+from docspasta.cli import service
 from docspasta.cli.progress import CrawlProgress
 from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions, JobStatus
 from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError, JobNotFoundError
@@ -222,6 +223,53 @@ def db_upgrade(db: DbOption = None) -> None:
     except DocspastaError as exc:
         _fail(exc)
     stderr.print(f"database at revision {revision}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="DOCSPASTA_HOST", help="Address to bind.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(envvar="DOCSPASTA_PORT", help="Port to bind.")] = 8000,
+    queue: Annotated[
+        str, typer.Option(envvar="DOCSPASTA_QUEUE", help="Queue backend (local).")
+    ] = "local",
+    local_workers: Annotated[
+        int | None,
+        typer.Option(
+            envvar="DOCSPASTA_LOCAL_WORKERS",
+            help="In-process workers (default: the number of cores).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_private_host: Annotated[
+        list[str] | None,
+        typer.Option("--allow-private-host", help="Let the network guard reach this host."),
+    ] = None,
+    db: DbOption = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
+) -> None:
+    """Run the V5 API (OpenAPI at /docs) with in-process workers."""
+    _configure_logging(verbose)
+    settings = _settings(db, allow_private_host)
+    try:
+        service.serve(settings, host, port, queue, local_workers)
+    except DocspastaError as exc:
+        _fail(exc)
+
+
+@service.users_app.callback()
+def _users(ctx: typer.Context, db: DbOption = None) -> None:
+    ctx.obj = _settings(db)
+
+
+@service.jobs_app.callback()
+def _jobs(ctx: typer.Context, db: DbOption = None) -> None:
+    ctx.obj = _settings(db)
+
+
+app.add_typer(service.users_app, name="users")
+app.add_typer(service.jobs_app, name="jobs")
 
 
 def main() -> None:
