@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -48,10 +49,10 @@ class MeasuredFetcher(Fetcher):
         super().__init__(config)
         self._metrics = metrics
 
-    async def fetch(self, url: str) -> FetchResult:
+    async def fetch(self, url: str, **options: Any) -> FetchResult:
         started = time.perf_counter()
         try:
-            return await super().fetch(url)
+            return await super().fetch(url, **options)
         finally:
             self._metrics.fetch_seconds.observe(time.perf_counter() - started)
 
