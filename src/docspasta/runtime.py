@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from docspasta.domain import CrawlOptions, ProgressSnapshot
-from docspasta.errors import InvalidOptionError, JobNotFoundError
+from docspasta.errors import BlockedURLError, InvalidOptionError, JobNotFoundError
 from docspasta.fetch import FetchConfig, Fetcher, check_url
 from docspasta.queue.local import LocalQueue
 from docspasta.settings import Settings, ensure_sqlite_directory
@@ -38,7 +38,13 @@ async def validate_request(url: str, options: CrawlOptions, settings: Settings) 
         raise InvalidOptionError(
             "max_pages", f"{options.max_pages} is above the configured cap {settings.max_pages_cap}"
         )
-    await check_url(url, fetch_config(settings))
+    try:
+        async with asyncio.timeout(settings.resolve_timeout_seconds):
+            await check_url(url, fetch_config(settings))
+    except TimeoutError:
+        raise BlockedURLError(
+            url, f"host did not resolve within {settings.resolve_timeout_seconds:g} s"
+        ) from None
 
 
 @asynccontextmanager

@@ -32,7 +32,36 @@ class Settings(BaseSettings):
     finalize_lease_seconds: float = Field(default=300.0, gt=0)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     max_page_attempts: int = Field(default=3, ge=1)
+    resolve_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Longest wait for DNS when a URL is checked at the door."
+    )
     user_agent: str = "docspasta/0.1 (+https://github.com/docspasta/docspasta)"
+
+    # -- politeness (per worker process; a crawl's --no-politeness turns it off for that job) --
+    politeness: bool = Field(
+        default=True,
+        description="Master switch: false makes every crawl impolite (tests, owned mirrors).",
+    )
+    host_connections: int = Field(
+        default=2, ge=1, le=64, description="Requests in flight to one host at most."
+    )
+    host_min_delay_seconds: float = Field(
+        default=0.25, ge=0, le=60, description="Least time between two request starts to a host."
+    )
+    max_crawl_delay_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=60,
+        description="robots.txt Crawl-delay is honoured up to this many seconds.",
+    )
+    max_retry_after_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="A page answered 429/503 with a longer Retry-After fails instead of waiting.",
+    )
+    max_sitemap_files: int = Field(
+        default=20, ge=0, description="Sitemap files (nested indexes included) read per crawl."
+    )
 
     # -- the service ------------------------------------------------------------------------
     max_active_jobs_per_user: int = Field(default=5, ge=1)

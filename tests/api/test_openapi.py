@@ -47,7 +47,7 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
             "--max-examples",
             "25",
             "--request-timeout",
-            "5",
+            "15",
             "--phases",
             "examples,coverage,fuzzing",
             "--no-color",

@@ -37,6 +37,14 @@ router = APIRouter(prefix="/api/v5", tags=["v5"])
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorBody} for code in (400, 401, 404, 409, 422, 429)
 }
+#: The same errors for routes whose success is not JSON (errors stay JSON).
+JSON_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {
+        "description": "Error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for code in ERRORS
+}
 
 
 @router.post("/crawl", status_code=202, response_model=CrawlAccepted, responses=ERRORS)
@@ -137,7 +145,7 @@ def _filename(job: JobRecord) -> str:
 @router.get(
     "/jobs/{job_id}/markdown",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/markdown": {}}}, **ERRORS},
+    responses={200: {"content": {"text/markdown": {}}}, **JSON_ERRORS},
 )
 async def get_markdown(
     job: OwnedJob,
@@ -182,7 +190,7 @@ async def delete_job(job: OwnedJob, caller: Caller, state: State) -> Response:
 @router.get(
     "/jobs/{job_id}/stream",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, **ERRORS},
+    responses={200: {"content": {"text/event-stream": {}}}, **JSON_ERRORS},
 )
 async def stream_job(
     job: OwnedJob,
