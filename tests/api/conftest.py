@@ -25,9 +25,11 @@ class Service:
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
 
 
-async def start_service(settings: Settings) -> tuple[Service, asyncio.Task[None]]:
+async def start_service(
+    settings: Settings, *, local_workers: int = 1
+) -> tuple[Service, asyncio.Task[None]]:
     server = build_server(
-        settings, host="127.0.0.1", port=0, local_workers=1, configure_logging=False
+        settings, host="127.0.0.1", port=0, local_workers=local_workers, configure_logging=False
     )
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(20):

@@ -11,8 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from docspasta.api.server import build_server
 from docspasta.settings import Settings
+from tests.api.conftest import start_service, stop_service
 
 CHECKS = ",".join(
     [
@@ -28,20 +28,14 @@ CHECKS = ",".join(
 async def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
     settings: Settings, tmp_path: Path
 ) -> None:
-    server = build_server(
-        settings, host="127.0.0.1", port=0, local_workers=0, configure_logging=False
-    )
-    task = asyncio.create_task(server.serve())
+    service, task = await start_service(settings, local_workers=0)
     try:
-        async with asyncio.timeout(20):
-            while not server.started:
-                await asyncio.sleep(0.01)
         binary = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
         assert binary is not None, "schemathesis is a dev dependency"
         process = await asyncio.create_subprocess_exec(
             binary,
             "run",
-            f"http://127.0.0.1:{server.port}/openapi.json",
+            f"{service.base_url}/openapi.json",
             "--checks",
             CHECKS,
             "--max-examples",
@@ -61,6 +55,4 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
         assert process.returncode == 0, report[-6000:]
         assert "No issues found" in report or "passed" in report.lower(), report[-3000:]
     finally:
-        server.begin_shutdown()
-        async with asyncio.timeout(15):
-            await task
+        await stop_service(service, task)

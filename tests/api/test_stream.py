@@ -124,7 +124,8 @@ async def test_shutdown_closes_open_streams_promptly(
         async with asyncio.timeout(5):
             await asyncio.gather(follower, return_exceptions=True)
         assert loop.time() - started < 4.0
-    assert events and events[0] == "progress"
+    assert events
+    assert events[0] == "progress"
 
 
 async def test_api_document_equals_the_cli_document(
