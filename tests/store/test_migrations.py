@@ -11,7 +11,7 @@ from sqlalchemy import Connection, inspect, select, update
 from docspasta.domain import CrawlOptions
 from docspasta.store import Store
 from docspasta.store.engine import create_engines, current_revision, downgrade, upgrade
-from docspasta.store.schema import crawling_jobs, metadata
+from docspasta.store.schema import crawling_jobs, metadata, utcnow
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -25,6 +25,57 @@ async def test_migrated_schema_matches_the_declared_one(database_url: str) -> No
         await upgrade(engines)
         async with engines.reader.connect() as conn:
             assert await conn.run_sync(_diff) == []
+    finally:
+        await engines.dispose()
+
+
+REVISIONS = ["0001", "0002"]
+
+
+async def _trigger_fires(engines: object, job_id: str) -> int:
+    from docspasta.store.engine import Engines
+
+    assert isinstance(engines, Engines)
+    async with engines.writer.begin() as conn:
+        before = (
+            await conn.execute(
+                select(crawling_jobs.c.state_version).where(crawling_jobs.c.id == job_id)
+            )
+        ).scalar_one()
+        await conn.execute(
+            update(crawling_jobs)
+            .where(crawling_jobs.c.id == job_id)
+            .values(pages_discovered=crawling_jobs.c.pages_discovered + 1)
+        )
+        after = (
+            await conn.execute(
+                select(crawling_jobs.c.state_version).where(crawling_jobs.c.id == job_id)
+            )
+        ).scalar_one()
+    return int(after - before)
+
+
+async def test_trigger_fires_after_every_migration(database_url: str) -> None:
+    engines = create_engines(database_url)
+    try:
+        await downgrade(engines, "base")
+        await upgrade(engines, REVISIONS[0])
+        async with engines.writer.begin() as conn:
+            await conn.execute(
+                crawling_jobs.insert().values(
+                    id="j",
+                    user_id="u",
+                    url="https://d.example/",
+                    options={},
+                    status="pending",
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+        for revision in REVISIONS:
+            await upgrade(engines, revision)
+            assert await current_revision(engines) == revision
+            assert await _trigger_fires(engines, "j") == 1, revision
     finally:
         await engines.dispose()
 

@@ -234,3 +234,30 @@ async def test_released_leases_are_recovered(store: Store) -> None:
     assert await store.release_leases("w") == 1
     recovered = await store.recoverable_tasks(older_than=0)
     assert [(t.kind, t.page_id) for t in recovered] == [(TaskKind.PROCESS_PAGE, page_id)]
+
+
+async def test_retention_removes_only_old_finished_jobs(store: Store) -> None:
+    from datetime import timedelta
+
+    from docspasta.store.schema import utcnow
+
+    finished, _ = await running_job(store)
+    await store.fail_job(finished, "done")
+    active, _ = await running_job(store)
+    assert await store.delete_finished_before(utcnow() - timedelta(days=1)) == 0
+    assert await store.delete_finished_before(utcnow() + timedelta(seconds=1)) == 1
+    assert await store.get_job(finished) is None
+    assert await store.get_job(active) is not None
+    assert await count(store, crawled_pages, crawled_pages.c.job_id == finished) == 0
+
+
+async def test_cancel_skips_open_pages_and_is_final(store: Store) -> None:
+    job_id, page_id = await running_job(store)
+    assert await store.cancel_job(job_id, "mallory") is None
+    cancelled = await store.cancel_job(job_id, "alice")
+    assert cancelled is not None
+    assert cancelled.status is JobStatus.CANCELLED
+    assert await store.claim_page(job_id, page_id, "w", 60) is None
+    pages = await store.pages(job_id)
+    assert [p.status for p in pages] == [PageStatus.SKIPPED]
+    assert not await store.fail_job(job_id, "late")
