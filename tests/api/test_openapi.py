@@ -11,6 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from docspasta.settings import Settings
 from tests.api.conftest import start_service, stop_service
 
@@ -25,6 +27,7 @@ CHECKS = ",".join(
 )
 
 
+@pytest.mark.timeout(300)
 async def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(
     settings: Settings, tmp_path: Path
 ) -> None:
