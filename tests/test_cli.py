@@ -181,6 +181,8 @@ def test_resume_finishes_an_interrupted_crawl(
             "127.0.0.1",
             "--concurrency",
             "1",
+            "--no-sitemaps",  # interrupt among pages, not among discovery probes
+            "--no-llms-txt",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -117,7 +117,7 @@ async def test_check_url_refuses_non_global_hosts(host: str, kind: str) -> None:
 async def test_check_url_names_the_rule() -> None:
     with pytest.raises(BlockedURLError) as caught:
         await check_url("http://127.0.0.1/", FetchConfig())
-    assert caught.value.rule == "resolves to a loopback address 127.0.0.1"
+    assert caught.value.rule == "resolves to a loopback address"  # never the address
     assert caught.value.field == "url"
 
 
@@ -484,3 +484,65 @@ async def test_fixture_server_serves_a_directory(tmp_path: Path) -> None:
     assert (index.content_type, index.charset) == ("text/html", "utf-8")
     assert (css.body, css.content_type) == (b"route wins", "text/css")
     assert escape.status == 404
+
+
+# -- charset from a byte-order mark; private headers; Retry-After -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "charset"),
+    [
+        ("\ufeff<p>é</p>".encode(), "utf-8"),
+        ("\ufeff<p>é</p>".encode("utf-16-le"), "utf-16"),
+        ("\ufeff<p>é</p>".encode("utf-16-be"), "utf-16"),
+        ("<p>é</p>".encode("latin-1"), "iso-8859-1"),
+    ],
+)
+async def test_a_bom_wins_over_the_header_charset(
+    fixture_server: FixtureServer, body: bytes, charset: str
+) -> None:
+    fixture_server.add("/bom", body, content_type="text/html; charset=iso-8859-1")
+    result = await fetch(fixture_server.url("/bom"))
+    assert result.charset == charset
+    assert "é" in result.body.decode(charset)
+
+
+async def test_private_headers_follow_a_redirect_only_to_their_host(
+    fixture_server: FixtureServer,
+) -> None:
+    from docspasta.fetch.client import HostHeaders
+
+    with FixtureServer() as other:
+        other.add("/landing", "elsewhere")
+        fixture_server.add_redirect("/start", f"http://localhost:{other.port}/landing")
+        config = FetchConfig(allow_private_hosts=frozenset({"127.0.0.1", "localhost"}))
+        headers = HostHeaders.for_url(fixture_server.url("/"), {"Authorization": "Bearer x"})
+        assert headers is not None
+        assert "Bearer" not in repr(headers)
+        async with Fetcher(config) as fetcher:
+            result = await fetcher.fetch(fixture_server.url("/start"), private_headers=headers)
+        assert result.body == b"elsewhere"
+        assert fixture_server.request_headers[0]["authorization"] == "Bearer x"
+        assert "authorization" not in other.request_headers[0]
+
+
+def test_private_headers_are_not_sent_over_a_downgrade() -> None:
+    import httpx2
+
+    from docspasta.fetch.client import HostHeaders
+
+    headers = HostHeaders.for_url("https://docs.example.com/", {"X-Token": "t"})
+    assert headers is not None
+    assert headers.applies_to(httpx2.URL("https://DOCS.example.com:8443/a"))
+    assert not headers.applies_to(httpx2.URL("http://docs.example.com/a"))
+    assert not headers.applies_to(httpx2.URL("https://example.com/a"))
+    assert HostHeaders.for_url("https://docs.example.com/", {}) is None
+
+
+async def test_refusals_never_name_the_resolved_address(fixture_server: FixtureServer) -> None:
+    url = f"http://localhost:{fixture_server.port}/"
+    with pytest.raises(GuardRefusedError) as caught:
+        await fetch(url, FetchConfig())
+    assert "127.0.0.1" not in str(caught.value)
+    assert "::1" not in str(caught.value)
+    assert str(caught.value).startswith(url)

@@ -5,15 +5,36 @@ Nothing here imports anything else of docspasta except the error tree.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 #: The default number of pages a crawl takes; the configured hard cap bounds what a user may ask.
 DEFAULT_MAX_PAGES = 500
+#: An HTTP token (RFC 9110): what a header or cookie name may be made of.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Headers a user may not set: the fetcher owns them (framing, compression, routing).
+_RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "accept-encoding",
+        "cookie",
+        "user-agent",
+    }
+)
 
 
 class JobStatus(StrEnum):
@@ -90,6 +111,151 @@ class CrawlOptions(BaseModel):
     respect_robots: Annotated[
         bool, Field(description="Obey the site's robots.txt for our user agent.")
     ] = True
+    include_selectors: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=512)], ...],
+        Field(
+            max_length=32,
+            description="CSS selectors of the main content: when one matches, their matches "
+            "replace the detected content container.",
+        ),
+    ] = ()
+    exclude_selectors: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=512)], ...],
+        Field(max_length=32, description="CSS selectors of elements removed from the content."),
+    ] = ()
+    quality_threshold: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=100,
+            description="Leave out pages whose quality score (0-100, prose beyond link text; "
+            "150 words score 100) is below this; 0 keeps every page with text.",
+        ),
+    ] = 0
+
+    @field_validator("include_selectors", "exclude_selectors")
+    @classmethod
+    def _valid_selectors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
+        probe = LexborHTMLParser("<p></p>")
+        for selector in value:
+            try:
+                probe.css(selector)
+            except SelectolaxError as exc:
+                raise ValueError(f"not a valid CSS selector: {selector!r}") from exc
+        return value
+
+    follow_sitemaps: Annotated[
+        bool,
+        Field(
+            description="Seed and order the crawl from the site's sitemaps (robots.txt-listed, "
+            "/sitemap.xml, nested indexes, gzip); scope filters apply to what they list."
+        ),
+    ] = True
+    follow_llms_txt: Annotated[
+        bool,
+        Field(description="Use the links of the site's /llms.txt (within scope) as seeds."),
+    ] = True
+    scope: Annotated[
+        str | None,
+        Field(
+            max_length=2048,
+            description="Widen the crawl: pages under this URL's directory are in scope too "
+            "(the start URL's directory always is).",
+        ),
+    ] = None
+    include_paths: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=256)], ...],
+        Field(
+            max_length=64,
+            description="Path globs: when given, only pages whose URL path matches one are "
+            "taken. '*' stays within a segment, '**' crosses segments, a trailing '/' takes "
+            "the whole directory, a pattern without a leading '/' matches at any depth.",
+        ),
+    ] = ()
+    exclude_paths: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=256)], ...],
+        Field(
+            max_length=64,
+            description="Path globs (as include_paths) of pages never taken; exclusion wins.",
+        ),
+    ] = ()
+    include_variants: Annotated[
+        bool,
+        Field(
+            description="Also take sibling versions and translations of the start URL "
+            "(/v1/ next to /v2/, /fr/ next to /en/, ?lang=); by default only the start URL's."
+        ),
+    ] = False
+    politeness: Annotated[
+        bool,
+        Field(
+            description="Per-host connection limit, minimum delay and robots.txt Crawl-delay. "
+            "Turn off only for mirrors you own."
+        ),
+    ] = True
+    headers: Annotated[
+        dict[str, str],
+        Field(
+            max_length=32,
+            repr=False,
+            description="Extra request headers (private docs), sent only to the start URL's "
+            "host, never logged.",
+        ),
+    ] = {}
+    cookies: Annotated[
+        dict[str, str],
+        Field(
+            max_length=32,
+            repr=False,
+            description="Cookies (name -> value), sent only to the start URL's host, never logged.",
+        ),
+    ] = {}
+
+    @field_validator("scope")
+    @classmethod
+    def _scope_is_web_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        if parts.username or parts.password:
+            raise ValueError("a URL with credentials is not accepted")
+        return value
+
+    @field_validator("include_paths", "exclude_paths")
+    @classmethod
+    def _clean_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(pattern.strip() for pattern in value)
+        for pattern in cleaned:
+            if not pattern or any(c.isspace() or c in "?#" for c in pattern):
+                raise ValueError(f"{pattern!r} is not a path glob (no spaces, '?' or '#')")
+        return cleaned
+
+    @field_validator("headers")
+    @classmethod
+    def _safe_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, content in value.items():
+            if not _TOKEN.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid header name")
+            if name.lower() in _RESERVED_HEADERS or name.lower().startswith("proxy-"):
+                raise ValueError(f"the {name} header is set by docspasta itself")
+            if _UNSAFE_VALUE.search(content):
+                raise ValueError(f"the value of {name} holds a control character")
+        return value
+
+    @field_validator("cookies")
+    @classmethod
+    def _safe_cookies(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, content in value.items():
+            if not _TOKEN.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid cookie name")
+            if _UNSAFE_VALUE.search(content) or ";" in content:
+                raise ValueError(f"the value of cookie {name} holds ';' or a control character")
+        return value
 
 
 class CrawlRequest(BaseModel):

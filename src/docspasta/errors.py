@@ -65,11 +65,15 @@ class GuardRefusedError(FetchError):
 
 
 class HTTPStatusError(FetchError):
-    """The server answered with a status that is not a success."""
+    """The server answered with a status that is not a success.
 
-    def __init__(self, url: str, status: int) -> None:
+    ``retry_after`` is the seconds a 429/503 answer asked to wait (its Retry-After), if any.
+    """
+
+    def __init__(self, url: str, status: int, retry_after: float | None = None) -> None:
         super().__init__(url, f"HTTP {status}", retryable=status in {429, 500, 502, 503, 504})
         self.status = status
+        self.retry_after = retry_after
 
 
 class ContentTypeError(FetchError):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from docspasta.domain import CrawlOptions, ProgressSnapshot
+from docspasta.core.fidelity import Fidelity
+from docspasta.domain import CrawlOptions, PageStatus, ProgressSnapshot
 from docspasta.errors import BlockedURLError, InvalidOptionError, JobNotFoundError
 from docspasta.fetch import FetchConfig, Fetcher, check_url
 from docspasta.queue.local import LocalQueue
@@ -62,6 +63,8 @@ class JobRun:
     job: JobRecord
     markdown: str | None
     failed_pages: list[tuple[str, str]]
+    fidelity_warnings: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    """(url, what its markdown lost) for completed pages whose fidelity record shows a loss."""
 
 
 async def create_job(store: Store, url: str, options: CrawlOptions, settings: Settings) -> str:
@@ -95,10 +98,16 @@ async def run_job(
         await _wait_for_end(store, job_id, on_progress)
     final = await store.get_job(job_id)
     assert final is not None
+    warnings = [
+        (page.url, Fidelity(**page.fidelity).losses())
+        for page in await store.pages(job_id)
+        if page.status is PageStatus.COMPLETED and page.fidelity
+    ]
     return JobRun(
         job=final,
         markdown=await store.final_markdown(job_id),
         failed_pages=await store.failed_pages(job_id),
+        fidelity_warnings=[(url, lost) for url, lost in warnings if lost],
     )
 
 

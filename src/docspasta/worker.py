@@ -1,6 +1,7 @@
 """The three idempotent task handlers, the lease sweeper, and the runtime that wires them.
 
-start-crawl: robots.txt, then ``pending -> running`` with the start page (once).
+start-crawl: robots.txt, llms.txt and sitemaps (``discovery``), then ``pending -> running`` with
+the start page and the seeds (once).
 process-page: claim (lease) -> guarded fetch -> main content -> markdown -> in-scope links, all
 written in one transaction with the job's counters and the new pages (contract 6).
 finalize: under the finalize lease, compute the document order from the stored link graph,
@@ -17,17 +18,18 @@ import logging
 import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from docspasta.core.assemble import SectionPage, encode_order_key, iter_document, order_keys
 from docspasta.core.page import analyze_page
-from docspasta.core.robots import RobotsPolicy
-from docspasta.core.urls import Scope, normalize_url, url_hash
-from docspasta.domain import JobStatus, PageStatus, Task, TaskKind
+from docspasta.core.policy import DENY_ALL_ROBOTS, LinkPolicy, is_page_link
+from docspasta.core.urls import normalize_url, url_hash
+from docspasta.discovery import Discoverer, crawl_politeness, private_headers
+from docspasta.domain import CrawlOptions, JobStatus, PageStatus, Task, TaskKind
 from docspasta.errors import FetchError, HTTPStatusError
 from docspasta.fetch import Fetcher, FetchResult
+from docspasta.fetch.client import HostHeaders
+from docspasta.fetch.politeness import Politeness
 from docspasta.queue import Queue
 from docspasta.settings import Settings
 from docspasta.store import NewPage, PageClaim, PageOutcome, PageRecord, PageWrite, Store
@@ -35,80 +37,15 @@ from docspasta.store import NewPage, PageClaim, PageOutcome, PageRecord, PageWri
 log = logging.getLogger(__name__)
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-#: Links whose path ends like this are not documentation pages; they are never fetched.
-NON_PAGE_EXTENSIONS = frozenset(
-    {
-        ".png",
-        ".jpg",
-        ".jpeg",
-        ".gif",
-        ".svg",
-        ".webp",
-        ".ico",
-        ".bmp",
-        ".pdf",
-        ".zip",
-        ".gz",
-        ".tgz",
-        ".bz2",
-        ".xz",
-        ".tar",
-        ".7z",
-        ".whl",
-        ".egg",
-        ".exe",
-        ".dmg",
-        ".deb",
-        ".rpm",
-        ".css",
-        ".js",
-        ".mjs",
-        ".map",
-        ".json",
-        ".xml",
-        ".txt",
-        ".csv",
-        ".woff",
-        ".woff2",
-        ".ttf",
-        ".eot",
-        ".mp3",
-        ".mp4",
-        ".webm",
-        ".mov",
-        ".avi",
-        ".epub",
-        ".mobi",
-        ".ps",
-        ".rss",
-        ".atom",
-        ".py",
-        ".ipynb",
-        ".tex",
-    }
-)
-DENY_ALL_ROBOTS = "User-agent: *\nDisallow: /\n"
 #: Sorts after every key reachable from the start page (components are 6-digit positions).
 UNREACHABLE_KEY_PREFIX = "9" * 7
+#: Seeds from llms.txt and sitemaps get keys under this first component, after the start
+#: page's links; their place in the document is still decided by the link graph (finalize).
+SEED_KEY_COMPONENT = 999_999
+#: Parsed link policies kept per worker (one per recent job), so robots.txt is parsed once.
+_POLICY_CACHE_SIZE = 64
 
-
-def is_page_link(url: str) -> bool:
-    """False for links that name a file that is not a page (images, archives, scripts...)."""
-    return PurePosixPath(urlsplit(url).path).suffix.lower() not in NON_PAGE_EXTENSIONS
-
-
-@dataclass(frozen=True)
-class LinkPolicy:
-    """Which discovered links become pages of a job."""
-
-    scope: Scope
-    robots: RobotsPolicy
-    respect_robots: bool
-
-    def accepts(self, url: str) -> bool:
-        if not self.scope.contains(url) or not is_page_link(url):
-            return False
-        return not self.respect_robots or self.robots.allowed(url)
+__all__ = ["DENY_ALL_ROBOTS", "LinkPolicy", "Worker", "is_page_link", "running_worker"]
 
 
 class Worker:
@@ -120,6 +57,7 @@ class Worker:
         self.queue = queue
         self.settings = settings
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
+        self._policies: dict[str, tuple[str | None, LinkPolicy]] = {}
 
     async def handle(self, task: Task) -> None:
         if task.kind is TaskKind.START_CRAWL:
@@ -132,11 +70,37 @@ class Worker:
         else:
             await self.finalize(task.job_id)
 
-    def _policy(self, job_url: str, robots_txt: str | None, respect_robots: bool) -> LinkPolicy:
-        return LinkPolicy(
-            scope=Scope.for_start_url(job_url),
-            robots=RobotsPolicy.from_text(robots_txt, self.settings.user_agent),
-            respect_robots=respect_robots,
+    def _policy(
+        self, job_id: str, job_url: str, options: CrawlOptions, robots_txt: str | None
+    ) -> LinkPolicy:
+        cached = self._policies.get(job_id)
+        if cached is not None and cached[0] == robots_txt:
+            return cached[1]
+        policy = LinkPolicy.for_crawl(job_url, options, robots_txt, self.settings.user_agent)
+        if len(self._policies) >= _POLICY_CACHE_SIZE:
+            self._policies.pop(next(iter(self._policies)))
+        self._policies[job_id] = (robots_txt, policy)
+        return policy
+
+    def _politeness(self, options: CrawlOptions, policy: LinkPolicy | None) -> Politeness | None:
+        settings = self.settings
+        return crawl_politeness(
+            options,
+            policy.robots if policy is not None else None,
+            enabled=settings.politeness,
+            connections=settings.host_connections,
+            min_delay=settings.host_min_delay_seconds,
+            max_crawl_delay=settings.max_crawl_delay_seconds,
+        )
+
+    def _discoverer(
+        self, options: CrawlOptions, policy: LinkPolicy | None, headers: HostHeaders | None
+    ) -> Discoverer:
+        return Discoverer(
+            self.fetcher,
+            politeness=self._politeness(options, policy),
+            headers=headers,
+            max_sitemap_files=self.settings.max_sitemap_files,
         )
 
     # -- start-crawl --------------------------------------------------------------------------
@@ -149,33 +113,42 @@ class Worker:
         if start is None:
             await self.store.fail_job(job_id, f"not a crawlable URL: {job.url}")
             return
+        options = job.options
+        headers = private_headers(start, options)
         robots_txt = None
-        if job.options.respect_robots:
+        if options.respect_robots:
             try:
-                robots_txt = await self._robots_txt(start)
+                robots_txt = await self._discoverer(options, None, headers).robots_txt(start)
             except FetchError as exc:
                 await self.store.fail_job(job_id, f"cannot reach {exc.url}: {exc.reason}")
                 return
-        seed = NewPage(url=start, url_hash=url_hash(start), depth=0, order_key="")
-        tasks = await self.store.start_job(job_id, robots_txt, [seed])
+        seeds = [NewPage(url=start, url_hash=url_hash(start), depth=0, order_key="")]
+        if options.max_depth > 0 and options.max_pages > 1:
+            policy = self._policy(job_id, start, options, robots_txt)
+            found = await self._discoverer(options, policy, headers).discover(
+                policy, options, options.max_pages - 1
+            )
+            for note in found.notes:
+                log.info("job %s: discovery: %s", job_id, note)
+            seeds += [
+                NewPage(
+                    url=url,
+                    url_hash=url_hash(url),
+                    depth=1,
+                    order_key=encode_order_key((SEED_KEY_COMPONENT, position)),
+                )
+                for position, url in enumerate(found.seeds)
+            ]
+            log.info(
+                "job %s: %d seed(s) from %s and %d sitemap file(s)",
+                job_id,
+                len(found.seeds),
+                found.llms_txt or "no llms.txt",
+                len(found.sitemaps),
+            )
+        tasks = await self.store.start_job(job_id, robots_txt, seeds)
         log.info("job %s started at %s", job_id, start)
         await self.queue.publish(tasks)
-
-    async def _robots_txt(self, url: str) -> str | None:
-        """robots.txt text; None (allow all) when absent (4xx); deny all on 5xx (RFC 9309).
-
-        Raises FetchError when the host cannot be reached at all: the start page cannot be
-        either, and that is the reason to report.
-        """
-        parts = urlsplit(url)
-        robots_url = f"{parts.scheme}://{parts.netloc}/robots.txt"
-        result = await self.fetcher.fetch(robots_url)
-        if result.status >= 500:
-            log.info("robots.txt answered %s: disallowing all for now", result.status)
-            return DENY_ALL_ROBOTS
-        if result.status >= 400:
-            return None
-        return result.body.decode(result.charset or "utf-8", errors="replace")
 
     # -- process-page -------------------------------------------------------------------------
 
@@ -185,17 +158,22 @@ class Worker:
         )
         if claim is None:
             return
-        policy = self._policy(claim.job_url, claim.robots_txt, claim.options.respect_robots)
-        if claim.options.respect_robots and not policy.robots.allowed(claim.url):
+        options = claim.options
+        policy = self._policy(job_id, claim.job_url, options, claim.robots_txt)
+        if options.respect_robots and not policy.robots.allowed(claim.url):
             reason = "disallowed by robots.txt"
             if claim.robots_txt == DENY_ALL_ROBOTS:
                 reason = "robots.txt answered a server error: crawling is disallowed for now"
             await self._end(claim, PageStatus.SKIPPED, reason)
             return
         try:
-            result = await self.fetcher.fetch(claim.url)
+            result = await self.fetcher.fetch(
+                claim.url,
+                politeness=self._politeness(options, policy),
+                private_headers=private_headers(policy.start_url, options),
+            )
             if result.status >= 400:
-                raise HTTPStatusError(claim.url, result.status)
+                raise HTTPStatusError(claim.url, result.status, result.retry_after)
         except FetchError as exc:
             await self._fetch_failed(claim, exc)
             return
@@ -203,12 +181,16 @@ class Worker:
 
     async def _fetch_failed(self, claim: PageClaim, exc: FetchError) -> None:
         status = exc.status if isinstance(exc, HTTPStatusError) else None
-        if exc.retryable and claim.attempts < self.settings.max_page_attempts:
-            delay = min(30.0, 0.5 * 2**claim.attempts) * random.uniform(0.5, 1.0)
+        retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+        reason = exc.reason
+        if retry_after is not None and retry_after > self.settings.max_retry_after_seconds:
+            reason = f"{exc.reason}, asked to retry after {retry_after:.0f}s"
+        elif exc.retryable and claim.attempts < self.settings.max_page_attempts:
+            delay = retry_delay(claim.attempts, retry_after)
             log.info("job %s: retrying %s in %.1fs (%s)", claim.job_id, claim.url, delay, exc)
             await self.queue.publish(await self.store.retry_page(claim, exc.reason), delay=delay)
             return
-        await self._end(claim, PageStatus.FAILED, exc.reason, status)
+        await self._end(claim, PageStatus.FAILED, reason, status)
 
     async def _convert(self, claim: PageClaim, result: FetchResult, policy: LinkPolicy) -> None:
         if result.content_type not in HTML_TYPES:
@@ -220,7 +202,12 @@ class Worker:
             reason = f"redirected out of scope to {final_url}"
             await self._end(claim, PageStatus.SKIPPED, reason, result.status)
             return
-        analysis = analyze_page(result.body, final_url, encoding=result.charset)
+        analysis = analyze_page(
+            result.body, final_url, encoding=result.charset, options=claim.options
+        )
+        if analysis.rejection is not None:
+            await self._end(claim, PageStatus.SKIPPED, analysis.rejection, result.status)
+            return
         links = tuple(link for link in analysis.links if policy.accepts(link))
         outcome = PageOutcome(
             final_url=final_url,
@@ -231,6 +218,9 @@ class Worker:
             links=links,
             word_count=analysis.word_count,
             token_count=analysis.token_count,
+            generator=analysis.generator,
+            quality=analysis.quality,
+            fidelity=analysis.fidelity.as_dict(),
         )
         children = self._children(claim.id, claim.depth, claim.order_key, links, claim)
         write = await self.store.complete_page(claim, outcome, children)
@@ -336,6 +326,15 @@ class Worker:
                 continue
             if count:
                 log.info("sweeper re-published %d task(s)", count)
+
+
+def retry_delay(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before another attempt: exponential backoff (0.5 s doubling, at most 30 s) with
+    full jitter over its upper half, and never less than the server's Retry-After."""
+    backoff = min(30.0, 0.5 * 2.0**attempts) * random.uniform(0.5, 1.0)
+    if retry_after is None:
+        return backoff
+    return retry_after + random.uniform(0.0, min(1.0, backoff))
 
 
 def document_order(pages: Sequence[PageRecord]) -> dict[int, str]:

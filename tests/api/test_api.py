@@ -202,3 +202,31 @@ async def test_anonymous_browsers_are_isolated_by_signed_cookie(
             assert (await first.get(f"/api/v5/jobs/{job_id}")).status_code == 404
     finally:
         await stop_service(running, task)
+
+
+async def test_private_headers_and_cookies_are_never_returned(
+    service: Service, fixture_server: FixtureServer
+) -> None:
+    start = serve_guide(fixture_server)
+    secret = "Bearer s3cr3t-token-value"
+    async with service.client() as client:
+        created = await client.post(
+            "/api/v5/crawl",
+            json={
+                "url": start,
+                "options": {"headers": {"Authorization": secret}, "cookies": {"session": "c00kie"}},
+            },
+        )
+        assert created.status_code == 202, created.text
+        job_id = created.json()["jobId"]
+        await read_to_end(client, job_id)
+        detail = await client.get(f"/api/v5/jobs/{job_id}")
+        listing = await client.get("/api/v5/jobs")
+    assert detail.json()["options"]["headers"] == {"Authorization": "<redacted>"}
+    assert detail.json()["options"]["cookies"] == {"session": "<redacted>"}
+    for answer in (created, detail, listing):
+        assert "s3cr3t" not in answer.text
+        assert "c00kie" not in answer.text
+    # ...while the crawl itself did send them to the docs host.
+    sent = [h.get("authorization") for h in fixture_server.request_headers]
+    assert secret in sent

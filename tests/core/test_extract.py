@@ -126,8 +126,18 @@ def test_main_container_priority() -> None:
     assert main.text(strip=True) == "role main"
 
 
-def test_empty_candidates_are_skipped_and_body_is_the_fallback() -> None:
-    tree = LexborHTMLParser("<body><main> </main><div><p>only body text</p></div></body>")
+def test_empty_candidates_are_skipped_and_the_densest_block_is_the_fallback() -> None:
+    tree = LexborHTMLParser(
+        "<body><main> </main><div id='links'><a href='/a'>a</a> <a href='/b'>b</a></div>"
+        "<div id='text'><p>only body text</p></div></body>"
+    )
+    main = find_main_content(tree)
+    assert main is not None
+    assert main.attributes.get("id") == "text"
+
+
+def test_body_is_the_last_resort() -> None:
+    tree = LexborHTMLParser("<body><a href='/a'>link one</a> <span>two</span></body>")
     main = find_main_content(tree)
     assert main is not None
     assert main.tag == "body"

@@ -20,7 +20,7 @@ CODE = "def f(x):\n    if x:\n\treturn   x  # tab, spaces\n\n\n    return None"
         (
             '<div class="highlight-python3 notranslate"><div class="highlight">'
             f"<pre><span></span>{CODE}</pre></div></div>",
-            "python3",
+            "python",
         ),
         (
             '<div class="language-python highlight"><pre><span></span><code>'

@@ -25,7 +25,7 @@ BASE = "https://docs.example.com/docs/guide/intro.html"
         ("https://e.com/../../a", None, "https://e.com/a"),
         ("https://e.com/docs/", None, "https://e.com/docs/"),
         ("https://e.com/a/..", None, "https://e.com/"),
-        ("../api/index.html", BASE, "https://docs.example.com/docs/api/index.html"),
+        ("../api/index.html", BASE, "https://docs.example.com/docs/api/"),
         ("setup.html#install", BASE, "https://docs.example.com/docs/guide/setup.html"),
         ("#top", BASE, BASE),
         ("?page=2", BASE, BASE + "?page=2"),
@@ -136,3 +136,28 @@ def test_scope_contains(start: str, url: str, inside: bool) -> None:
 def test_scope_refuses_a_non_web_start_url() -> None:
     with pytest.raises(InvalidOptionError):
         Scope.for_start_url("ftp://e.com/docs/")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://e.com/docs/index.html", "https://e.com/docs/"),
+        ("https://e.com/docs/INDEX.HTM", "https://e.com/docs/"),
+        ("https://e.com/index.html?x=1", "https://e.com/?x=1"),
+        ("https://e.com/docs/index.html#top", "https://e.com/docs/"),
+        ("https://e.com/docs/myindex.html", "https://e.com/docs/myindex.html"),
+        ("https://e.com/docs/index.html/", "https://e.com/docs/index.html/"),
+        ("https://e.com/a;jsessionid=ABC123/b.html", "https://e.com/a/b.html"),
+        ("https://e.com/b.html;JSESSIONID=ABC123", "https://e.com/b.html"),
+        ("https://e.com/p?PHPSESSID=abc&page=2", "https://e.com/p?page=2"),
+        ("https://e.com/p?sid=1&sessionid=2", "https://e.com/p"),
+        (
+            "https://e.com/p?_hsenc=a&mkt_tok=b&pk_campaign=c&mtm_source=d&srsltid=e",
+            "https://e.com/p",
+        ),
+        ("https://e.com/p?ref=main", "https://e.com/p?ref=main"),
+    ],
+)
+def test_canonical_twins_are_one_url(url: str, expected: str) -> None:
+    assert normalize_url(url) == expected
+    assert normalize_url(expected) == expected

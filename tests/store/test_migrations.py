@@ -29,7 +29,7 @@ async def test_migrated_schema_matches_the_declared_one(database_url: str) -> No
         await engines.dispose()
 
 
-REVISIONS = ["0001", "0002"]
+REVISIONS = ["0001", "0002", "0003"]
 
 
 async def _trigger_fires(engines: object, job_id: str) -> int:
@@ -89,7 +89,7 @@ async def test_trigger_fires_after_downgrade_and_upgrade(database_url: str) -> N
             tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
         assert "crawling_jobs" not in tables
         await upgrade(engines)
-        assert await current_revision(engines) == "0002"
+        assert await current_revision(engines) == REVISIONS[-1]
     finally:
         await engines.dispose()
     store = await Store.open(database_url)

@@ -95,6 +95,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, *, send_body: bool) -> None:
         fixture = self.server.fixture
         fixture._record(self.path, {name.lower(): value for name, value in self.headers.items()})
+        try:
+            self._send(fixture, send_body=send_body)
+        finally:
+            fixture._done()
+
+    def _send(self, fixture: FixtureServer, *, send_body: bool) -> None:
         route = fixture._route_for(self.path)
         if route.delay:
             fixture._stopping.wait(route.delay)
@@ -132,7 +138,11 @@ class FixtureServer:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root.resolve() if root is not None else None
         self._routes: dict[str, Route] = {}
+        self._sequences: dict[str, list[Route]] = {}
         self._requests: list[str] = []
+        self._request_times: list[float] = []
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -216,6 +226,11 @@ class FixtureServer:
         with self._lock:
             self._routes[path] = route
 
+    def add_sequence(self, path: str, routes: list[Route]) -> None:
+        """Answer ``path`` with each of ``routes`` in turn, then with the last one forever."""
+        with self._lock:
+            self._sequences[path] = list(routes)
+
     def add_redirect(self, path: str, location: str, status: int = 301) -> None:
         self.add(path, b"", status=status, content_type=None, headers={"Location": location})
 
@@ -230,6 +245,18 @@ class FixtureServer:
         """The headers of each request in ``requests`` (names lower-cased), in the same order."""
         with self._lock:
             return [dict(headers) for headers in self._request_headers]
+
+    @property
+    def request_times(self) -> list[float]:
+        """``time.monotonic()`` at the arrival of each request in ``requests``."""
+        with self._lock:
+            return list(self._request_times)
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests the server was answering at the same time."""
+        with self._lock:
+            return self._max_in_flight
 
     @property
     def connections(self) -> int:
@@ -252,10 +279,20 @@ class FixtureServer:
         with self._lock:
             self._requests.append(target)
             self._request_headers.append(headers)
+            self._request_times.append(time.monotonic())
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _done(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def _route_for(self, target: str) -> Route:
         path = urlsplit(target).path
         with self._lock:
+            sequence = self._sequences.get(target) or self._sequences.get(path)
+            if sequence:
+                return sequence.pop(0) if len(sequence) > 1 else sequence[0]
             route = self._routes.get(target) or self._routes.get(path)
         if route is not None:
             return route

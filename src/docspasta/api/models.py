@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from docspasta.core.fidelity import Fidelity
 from docspasta.domain import CrawlOptions, JobStatus, PageStatus
 from docspasta.store import JobRecord, PageRecord
 
@@ -92,6 +93,14 @@ class PageInfo(ApiModel):
     error: str | None
     words: int
     tokens: int
+    generator: str | None = Field(description="The docs generator detected on the page.")
+    quality: int | None = Field(description="Content quality score, 0-100.")
+    fidelity: dict[str, int] | None = Field(
+        description="Code blocks, table rows, headings and links in the HTML vs the markdown."
+    )
+    fidelity_warnings: list[str] = Field(
+        description="What the markdown holds less of than the page (empty: nothing lost)."
+    )
 
     @classmethod
     def of(cls, page: PageRecord) -> PageInfo:
@@ -103,7 +112,18 @@ class PageInfo(ApiModel):
             error=page.error,
             words=page.word_count,
             tokens=page.token_count,
+            generator=page.generator,
+            quality=page.quality,
+            fidelity=dict(page.fidelity) if page.fidelity is not None else None,
+            fidelity_warnings=fidelity_losses(page),
         )
+
+
+def fidelity_losses(page: PageRecord) -> list[str]:
+    """What a page's markdown lost, from its stored fidelity record."""
+    if not page.fidelity:
+        return []
+    return list(Fidelity(**page.fidelity).losses())
 
 
 class FailedPage(ApiModel):

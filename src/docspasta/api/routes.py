@@ -28,6 +28,7 @@ from docspasta.api.models import (
     job_links,
 )
 from docspasta.api.state import Caller, OwnedJob, State
+from docspasta.domain import CrawlOptions
 from docspasta.runtime import validate_request
 from docspasta.store import JobRecord
 from docspasta.store.schema import utcnow
@@ -127,12 +128,25 @@ async def get_job(job: OwnedJob, state: State) -> JobDetail:
     failed = await state.store.failed_pages(job.id)
     return JobDetail(
         **JobState.of(job).model_dump(),
-        options=job.options,
+        options=redacted(job.options),
         recent_pages=[PageInfo.of(p) for p in recent],
         failed_pages=[FailedPage(url=u, reason=r) for u, r in failed],
         markdown=inline,
         markdown_bytes=size,
     )
+
+
+def redacted(options: CrawlOptions) -> CrawlOptions:
+    """The options as a response may show them: private header and cookie values hidden."""
+    return options.model_copy(
+        update={
+            "headers": dict.fromkeys(options.headers, REDACTED),
+            "cookies": dict.fromkeys(options.cookies, REDACTED),
+        }
+    )
+
+
+REDACTED = "<redacted>"
 
 
 def _filename(job: JobRecord) -> str:

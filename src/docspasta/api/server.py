@@ -63,6 +63,7 @@ def build_server(
         lifespan="on",
         timeout_graceful_shutdown=5,
         proxy_headers=False,
-        **({} if configure_logging else {"log_config": None}),
     )
+    if not configure_logging:
+        config.log_config = None
     return Server(config, app)

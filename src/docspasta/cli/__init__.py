@@ -21,6 +21,19 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from docspasta.cli import service
+from docspasta.cli.discoveryflags import (
+    CookieFlag,
+    ExcludePathFlag,
+    HeaderFlag,
+    IncludePathFlag,
+    IncludeVariantsFlag,
+    NoLlmsTxtFlag,
+    NoPolitenessFlag,
+    NoSitemapsFlag,
+    ScopeFlag,
+    discovery_options,
+)
+from docspasta.cli.map import map_command
 from docspasta.cli.progress import CrawlProgress
 from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions, JobStatus
 from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError, JobNotFoundError
@@ -70,6 +83,9 @@ def _configure_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=False)
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    # Driver debug logs print SQL parameters, which may hold private headers or cookies.
+    for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine", "httpcore2", "httpx2"):
+        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
 
 
 def _options_error(exc: ValidationError) -> InvalidOptionError:
@@ -91,6 +107,29 @@ def crawl(
     max_depth: Annotated[int, typer.Option(help="Most link hops from the start page.")] = 20,
     concurrency: Annotated[int, typer.Option(help="Pages processed at the same time.")] = 8,
     no_robots: Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt.")] = False,
+    no_sitemaps: NoSitemapsFlag = False,
+    no_llms_txt: NoLlmsTxtFlag = False,
+    scope: ScopeFlag = None,
+    include_path: IncludePathFlag = None,
+    exclude_path: ExcludePathFlag = None,
+    include_variants: IncludeVariantsFlag = False,
+    no_politeness: NoPolitenessFlag = False,
+    header: HeaderFlag = None,
+    cookie: CookieFlag = None,
+    include_selector: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include-selector",
+            help="CSS selector of the main content, replacing the detected one (repeatable).",
+        ),
+    ] = None,
+    exclude_selector: Annotated[
+        list[str] | None,
+        typer.Option("--exclude-selector", help="CSS selector of elements to drop (repeatable)."),
+    ] = None,
+    quality_threshold: Annotated[
+        int, typer.Option(help="Leave out pages scoring below this (0-100; 0 keeps all).")
+    ] = 0,
     allow_private_host: Annotated[
         list[str] | None,
         typer.Option(
@@ -116,9 +155,25 @@ def crawl(
             max_depth=max_depth,
             concurrency=concurrency,
             respect_robots=not no_robots,
+            include_selectors=tuple(include_selector or ()),
+            exclude_selectors=tuple(exclude_selector or ()),
+            quality_threshold=quality_threshold,
+            **discovery_options(
+                no_sitemaps=no_sitemaps,
+                no_llms_txt=no_llms_txt,
+                scope=scope,
+                include_path=include_path,
+                exclude_path=exclude_path,
+                include_variants=include_variants,
+                no_politeness=no_politeness,
+                header=header,
+                cookie=cookie,
+            ),
         )
     except ValidationError as exc:
         _fail(_options_error(exc))
+    except InvalidOptionError as exc:
+        _fail(exc)
     settings = _settings(db, allow_private_host)
     started = time.monotonic()
     show_progress = not quiet and stderr.is_terminal
@@ -177,6 +232,15 @@ def _finish(run: JobRun, output: Path | None, seconds: float) -> None:
         where = str(output)
     for page_url, reason in run.failed_pages:
         stderr.print(f"[red]failed[/] {page_url}: {reason}", highlight=False, soft_wrap=True)
+    if run.fidelity_warnings:
+        lost = ", ".join(f"{url} ({'/'.join(what)})" for url, what in run.fidelity_warnings[:5])
+        more = len(run.fidelity_warnings) - 5
+        stderr.print(
+            f"[yellow]warning:[/] {len(run.fidelity_warnings)} page(s) lost content in conversion: "
+            f"{lost}{f' and {more} more' if more > 0 else ''}",
+            highlight=False,
+            soft_wrap=True,
+        )
     mark = "[green]✓[/]" if job.status is JobStatus.COMPLETED else "[yellow]![/]"
     failed = f", {job.pages_failed} failed" if job.pages_failed else ""
     stderr.print(
@@ -270,6 +334,9 @@ def _jobs(ctx: typer.Context, db: DbOption = None) -> None:
 
 app.add_typer(service.users_app, name="users")
 app.add_typer(service.jobs_app, name="jobs")
+
+
+app.command("map")(map_command)
 
 
 def main() -> None:

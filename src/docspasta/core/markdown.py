@@ -5,10 +5,10 @@ exact whitespace; GFM tables; absolute link and image URLs; no HTML comments; at
 line in a row and no trailing whitespace outside code blocks; one final newline (or the empty
 string for an empty page).
 
-Code languages are read from the classes docs generators put on the ``<pre>``, its ``<code>`` or
-a wrapper (``language-X``, ``lang-X``, ``highlight-X`` as Sphinx's
-``<div class="highlight-python3"><div class="highlight"><pre>``) or a ``data-lang`` attribute,
-and written back as ``class="language-X"`` before conversion, which html-to-markdown understands.
+Before conversion the content is prepared in place (:func:`prepare_content`): docs structures
+(:mod:`docspasta.core.structures`), code blocks (:mod:`docspasta.core.codeblocks`: one
+``<pre><code class="language-X">`` per block, gutters gone) and tables
+(:mod:`docspasta.core.tables`: spans expanded, block-content tables as lists).
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ from collections.abc import Iterator, Sequence
 from html_to_markdown import ConversionOptions, convert
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-_LANGUAGE_CLASS = re.compile(r"^(?:language|lang|highlight|sourceCode)-([\w+#.-]+)$", re.IGNORECASE)
-#: Class suffixes that name no language (Sphinx's ``highlight-default`` is "the project default").
-_NOT_A_LANGUAGE = frozenset({"default", "none", "plain", "plaintext", "nohighlight"})
-#: How many ancestors of a ``<pre>`` may carry its language (Sphinx puts it two levels up).
-_LANGUAGE_ANCESTORS = 3
+from docspasta.core.codeblocks import normalize_code_blocks
+from docspasta.core.structures import rescue_structures, rewrite_structures
+from docspasta.core.tables import normalize_tables
 
-_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE_OPEN = re.compile(r"^(?:[ \t]*>)*[ \t]*(?:(?:[-*+]|\d+[.)])[ \t]+)?(`{3,}|~{3,})")
+_QUOTE_PREFIX = re.compile(r"^(?:[ \t]*>)*")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+#: A paragraph of its own that :func:`tidy_markdown` turns into a blank line.
+_SEPARATOR = "\ue000"
 
 
 def _options(base_url: str) -> ConversionOptions:
@@ -42,60 +43,13 @@ def _options(base_url: str) -> ConversionOptions:
     )
 
 
-def _language_from(node: LexborNode) -> str | None:
-    for attr in ("data-lang", "data-language"):
-        value = (node.attributes.get(attr) or "").strip()
-        if value and value.lower() not in _NOT_A_LANGUAGE:
-            return value
-    for token in (node.attributes.get("class") or "").split():
-        match = _LANGUAGE_CLASS.match(token)
-        if match and match.group(1).lower() not in _NOT_A_LANGUAGE:
-            return match.group(1)
-    return None
-
-
-def _code_language(pre: LexborNode, container: LexborNode) -> str | None:
-    code = pre.css_first("code")
-    candidates: list[LexborNode] = [pre] if code is None else [code, pre]
-    ancestor = pre.parent
-    for _ in range(_LANGUAGE_ANCESTORS):
-        if ancestor is None or ancestor.mem_id == container.mem_id:
-            break
-        candidates.append(ancestor)
-        ancestor = ancestor.parent
-    for node in candidates:
-        language = _language_from(node)
-        if language:
-            return language
-    return None
-
-
-def mark_code_languages(container: LexborNode) -> None:
-    """Rewrite every ``<pre>`` under ``container`` to carry ``class="language-X"`` in place.
-
-    A ``<pre>`` whose language cannot be found loses its classes, so that no stray class
-    (``highlight``, ``notranslate``) is mistaken for a language.
-    """
-    for pre in container.css("pre"):
-        language = _code_language(pre, container)
-        code = pre.css_first("code")
-        if language is None:
-            if "class" in pre.attrs:
-                del pre.attrs["class"]
-            if code is not None and "class" in code.attrs:
-                del code.attrs["class"]
-            continue
-        pre.attrs["class"] = f"language-{language}"
-        if code is not None:
-            code.attrs["class"] = f"language-{language}"
-
-
 def code_fence_mask(lines: Sequence[str]) -> list[bool]:
     """For each line, whether it belongs to a fenced code block (its fences included).
 
-    Follows CommonMark: a fence is 3+ backticks or tildes indented at most 3 spaces; it is closed
-    by a line of the same character, at least as long, with nothing else on it. An unclosed fence
-    runs to the end.
+    Follows CommonMark: a fence is 3+ backticks or tildes; it is closed by a line of the same
+    character, at least as long, with nothing else on it. Fences nested in list items (indented)
+    and block quotes (``> `` prefixes) count too, as html-to-markdown writes them there. An
+    unclosed fence runs to the end.
     """
     mask: list[bool] = []
     fence: str | None = None
@@ -107,13 +61,8 @@ def code_fence_mask(lines: Sequence[str]) -> list[bool]:
             mask.append(fence is not None)
             continue
         mask.append(True)
-        stripped = line.strip()
-        if (
-            len(line) - len(line.lstrip(" ")) <= 3
-            and stripped
-            and set(stripped) == {fence[0]}
-            and len(stripped) >= len(fence)
-        ):
+        stripped = _QUOTE_PREFIX.sub("", line).strip()
+        if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
             fence = None
     return mask
 
@@ -146,12 +95,25 @@ def tidy_markdown(text: str) -> str:
     lines = "\n".join(pieces).split("\n")
     out: list[str] = []
     previous_blank = True  # drops leading blank lines
+    previous_code = False
     for line, in_code in zip(lines, code_fence_mask(lines), strict=True):
+        quoted = line.lstrip().startswith(">")
         if in_code:
+            if not previous_code and not previous_blank and not quoted:
+                out.append("")  # a fence right after a paragraph line
             out.append(line)
-            previous_blank = False
+            previous_blank, previous_code = False, True
             continue
         line = line.rstrip()
+        if previous_code and line and not (quoted and out[-1].lstrip().startswith(">")):
+            out.append("")  # a block right after a closing fence
+            previous_blank = True
+        previous_code = False
+        if line == _SEPARATOR:
+            line = ""
+        elif quoted and not previous_blank and out and not out[-1].lstrip().startswith(">"):
+            out.append("")  # a block quote right after a paragraph line
+            previous_blank = True
         if not line and previous_blank:
             continue
         out.append(line)
@@ -160,18 +122,38 @@ def tidy_markdown(text: str) -> str:
     return result + "\n" if result.strip() else ""
 
 
-def node_to_markdown(container: LexborNode, base_url: str) -> str:
-    """Convert an already parsed (and cleaned) content node; it is modified in place.
+def prepare_content(container: LexborNode) -> None:
+    """Rewrite structures, code blocks and tables for conversion, in place.
+
+    Run it after chrome removal; :func:`rescue_structures` (tabs, admonitions) runs before it.
+    """
+    rewrite_structures(container)
+    normalize_code_blocks(container)
+    normalize_tables(container)
+    for quote in container.css("blockquote + blockquote"):
+        # html-to-markdown joins adjacent quotes into one; a marker paragraph keeps them apart
+        separator = container.parser.create_node("p")
+        separator.insert_child(_SEPARATOR)
+        quote.insert_before(separator)
+
+
+def convert_node(container: LexborNode, base_url: str) -> str:
+    """Convert an already prepared content node to tidy markdown.
 
     Relative ``href``/``src`` are resolved against ``base_url`` (the page URL, or its
     ``<base href>`` when present).
     """
-    mark_code_languages(container)
     html = container.html or ""
     if not html.strip():
         return ""
     result = convert(html, _options(base_url))
     return tidy_markdown(result.content or "")
+
+
+def node_to_markdown(container: LexborNode, base_url: str) -> str:
+    """Prepare and convert an already parsed (and cleaned) content node, modified in place."""
+    prepare_content(container)
+    return convert_node(container, base_url)
 
 
 def to_markdown(content_html: str, base_url: str) -> str:
@@ -184,4 +166,5 @@ def to_markdown(content_html: str, base_url: str) -> str:
     body = tree.body
     if body is None:
         return ""
+    rescue_structures(body)
     return node_to_markdown(body, base_url)

@@ -1,21 +1,28 @@
 """One fetched page in, everything the worker needs out: :func:`analyze_page`.
 
-The HTML is parsed once. Links are read from the whole page first (navigation included: a docs
-sidebar gives the reading order), then the main content is extracted and converted.
+The HTML is parsed once. Links and page-level quality signals are read from the whole page first
+(navigation included: a docs sidebar gives the reading order), then the generator is detected,
+the main content extracted (tabs and admonitions rescued before chrome removal), prepared,
+counted for the fidelity record, converted, and judged (:mod:`docspasta.core.quality`).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser
 
-from docspasta.core.extract import extract_content, page_title
-from docspasta.core.markdown import node_to_markdown
+from docspasta.core.extract import clean_content, find_main_content, page_title
+from docspasta.core.fidelity import Fidelity, count_html, measure
+from docspasta.core.generators import detect_generator
+from docspasta.core.markdown import convert_node, prepare_content
+from docspasta.core.quality import page_signals, quality_score, rejection
+from docspasta.core.structures import rescue_structures
 from docspasta.core.tokens import count_tokens, count_words
 from docspasta.core.urls import normalize_url
+from docspasta.domain import CrawlOptions
 
 #: How far into the bytes a ``<meta charset>`` is looked for (the HTML spec says 1024).
 _SNIFF_BYTES = 4096
@@ -30,7 +37,11 @@ class PageAnalysis:
     """What a page holds.
 
     ``links`` are absolute, normalised, deduplicated (first position kept), in document order,
-    without the page's own URL and NOT filtered by scope.
+    without the page's own URL and NOT filtered by scope. ``rejection`` is ``None`` for a page
+    that belongs in the document, else why it does not (a soft 404, a login wall…: the page
+    is then skipped with that reason; its links are still given). ``quality`` is the 0-100
+    score compared with the ``quality_threshold`` option; ``generator`` the docs generator
+    detected (``generic`` when none).
     """
 
     title: str
@@ -38,6 +49,10 @@ class PageAnalysis:
     links: tuple[str, ...]
     word_count: int
     token_count: int
+    generator: str = "generic"
+    rejection: str | None = None
+    quality: int = 0
+    fidelity: Fidelity = field(default_factory=Fidelity)
 
 
 def _codec(name: str | None) -> str | None:
@@ -85,30 +100,66 @@ def _links(tree: LexborHTMLParser, base_url: str, own_url: str | None) -> tuple[
     return tuple(seen)
 
 
-def analyze_page(html: str | bytes, url: str, *, encoding: str | None = None) -> PageAnalysis:
-    """Parse a page once and return its title, main-content markdown, links and counts.
+_DEFAULT_OPTIONS = CrawlOptions()
+
+
+def analyze_page(
+    html: str | bytes,
+    url: str,
+    *,
+    encoding: str | None = None,
+    options: CrawlOptions = _DEFAULT_OPTIONS,
+) -> PageAnalysis:
+    """Parse a page once and return its title, main-content markdown, links, counts and verdict.
 
     ``url`` is the page's final URL (after redirects). ``encoding`` is the charset from the
-    response headers, if any; it is used only when ``html`` is bytes. Word count is taken from
-    the text of the main content, token count from the markdown (what a model will read).
+    response headers, if any; it is used only when ``html`` is bytes. ``options`` gives the
+    include/exclude selectors and the quality threshold. Word count is taken from the text of
+    the main content, token count from the markdown (what a model will read).
     """
     text = html if isinstance(html, str) else decode_html(html, encoding)
     tree = LexborHTMLParser(text)
     own_url = normalize_url(url)
     base_url = _base_url(tree, own_url or url)
     links = _links(tree, base_url, own_url)
+    signals = page_signals(tree)
+    document_title = tree.css_first("title")
+    head_title = document_title.text(strip=True) if document_title is not None else ""
 
-    content = extract_content(tree)
+    generator = detect_generator(tree)
+    content = find_main_content(tree, generator, options.include_selectors)
+    markdown, words, link_words, fidelity, content_text = "", 0, 0, Fidelity(), ""
+    if content is not None:
+        rescue_structures(content)
+        clean_content(content, generator, options.exclude_selectors)
+        content_text = content.text(separator=" ")
+        words = count_words(content_text)
+        if options.quality_threshold:
+            link_words = sum(count_words(link.text(separator=" ")) for link in content.css("a"))
+        prepare_content(content)
+        counts = count_html(content)
+        markdown = convert_node(content, base_url)
+        fidelity = measure(counts, markdown)
     title = page_title(tree, content, own_url or url)
-    if content is None:
-        markdown, words = "", 0
-    else:
-        words = count_words(content.text(separator=" "))
-        markdown = node_to_markdown(content, base_url)
+    heading = content.css_first("h1") if content is not None else None
+    score = quality_score(words, link_words)
+    verdict = rejection(
+        signals,
+        title=head_title,
+        first_heading=heading.text(strip=True) if heading is not None else "",
+        text=content_text[:2000],
+        word_count=words,
+        score=score,
+        threshold=options.quality_threshold,
+    )
     return PageAnalysis(
         title=title,
         markdown=markdown,
         links=links,
         word_count=words,
         token_count=count_tokens(markdown),
+        generator=generator.name,
+        rejection=verdict,
+        quality=score,
+        fidelity=fidelity,
     )

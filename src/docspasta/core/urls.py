@@ -20,8 +20,62 @@ from docspasta.errors import InvalidOptionError
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 #: Query parameters that only track the visitor and never change the page.
-_TRACKING_PARAMS = frozenset({"gclid", "fbclid", "dclid", "msclkid", "mc_cid", "mc_eid", "_ga"})
-_TRACKING_PREFIXES = ("utm_",)
+_TRACKING_PARAMS = frozenset(
+    {
+        "gclid",
+        "gclsrc",
+        "gbraid",
+        "wbraid",
+        "fbclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "igshid",
+        "srsltid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "__hssc",
+        "__hstc",
+        "__hsfp",
+        "hsctatracking",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "vero_conv",
+        "ck_subscriber_id",
+        "rb_clickid",
+        "s_cid",
+        "wickedid",
+    }
+)
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_")
+#: Query parameters that carry a server-side session id: a new URL for one page per visit.
+SESSION_PARAMS = frozenset(
+    {
+        "jsessionid",
+        "phpsessid",
+        "aspsessionid",
+        "asp.net_sessionid",
+        "sessionid",
+        "session_id",
+        "sid",
+        "cfid",
+        "cftoken",
+        "zenid",
+        "oscsid",
+    }
+)
+#: ``;jsessionid=...``-style session ids in a path segment (Java servlets, old PHP).
+_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sessionid|sid)=[^/]*", re.IGNORECASE)
+#: A directory's default document: ``/a/index.html`` is the page ``/a/``.
+_INDEX_DOCUMENTS = frozenset({"index.html", "index.htm", "index.xhtml"})
 
 # Characters left as they are in a path or a query; everything else is percent-encoded.
 # "%" is kept so that existing escapes are not encoded twice (idempotence).
@@ -61,7 +115,17 @@ def _remove_dot_segments(path: str) -> str:
 
 def _is_tracking_param(pair: str) -> bool:
     name = unquote(pair.split("=", 1)[0]).strip().lower()
-    return name in _TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
+    return name in _TRACKING_PARAMS or name in SESSION_PARAMS or name.startswith(_TRACKING_PREFIXES)
+
+
+def _unify_path(path: str) -> str:
+    """Drop path session ids and make ``/a/index.html`` the directory ``/a/``."""
+    if ";" in path:
+        path = _PATH_SESSION.sub("", path)
+    directory, slash, last = path.rpartition("/")
+    if slash and last.lower() in _INDEX_DOCUMENTS:
+        return directory + "/"
+    return path
 
 
 def _clean_query(query: str) -> str:
@@ -86,9 +150,12 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
 
     ``url`` is resolved against ``base`` when given. The result has a lowercase scheme
     (``http`` or ``https`` only) and host, no default port, no fragment, no dot segments, a
-    path of at least ``/``, and its query without tracking parameters (``utm_*``, ``gclid``,
-    ``fbclid``...). ``None`` means: another scheme (``mailto:``, ``javascript:``, ``data:``,
-    ``ftp:``...), no host, an invalid port, or credentials in the URL. Idempotent:
+    path of at least ``/``, ``index.html`` (``.htm``, ``.xhtml``) replaced by its directory
+    (``/a/index.html`` is ``/a/``), and its query without tracking parameters (``utm_*``,
+    ``gclid``, ``fbclid``...) and session ids (``jsessionid``, ``PHPSESSID``, also as a
+    ``;jsessionid=`` path parameter). Query order is kept. ``None`` means: another scheme
+    (``mailto:``, ``javascript:``, ``data:``, ``ftp:``...), no host, an invalid port, or
+    credentials in the URL. Idempotent:
     ``normalize_url(normalize_url(x)) == normalize_url(x)``.
     """
     url = url.strip()
@@ -111,7 +178,8 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     if ":" in host:  # an IPv6 literal keeps its brackets
         host = f"[{host}]"
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    path = _upper_escapes(quote(_remove_dot_segments(parts.path), safe=_PATH_SAFE)) or "/"
+    path = _remove_dot_segments(_unify_path(parts.path))
+    path = _upper_escapes(quote(path, safe=_PATH_SAFE)) or "/"
     if not path.startswith("/"):
         path = "/" + path
     return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))

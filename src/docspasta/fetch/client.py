@@ -5,13 +5,20 @@ over ``GuardedBackend``. The client never reads proxies or certificates from the
 (``trust_env=False``), keeps no cookies and never follows redirects itself: ``Fetcher.fetch``
 follows them, refusing any hop that leaves http/https, and the guard re-checks every address at
 connect time. httpx2/httpcore2 exceptions are translated into ``docspasta.errors`` here.
+
+Each hop waits for its host's turn (:class:`~docspasta.fetch.politeness.HostThrottle`) unless
+the caller asks for no politeness; a 429/503 with Retry-After pauses that host. Private
+headers (``HostHeaders``) are added only on hops to their own host, never on a downgrade to
+plain http, and never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 import ssl
+import time
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,7 +36,14 @@ from docspasta.errors import (
     GuardRefusedError,
     InvalidOptionError,
 )
-from docspasta.fetch.guard import GuardedBackend, first_refusal, normalise_host, resolve
+from docspasta.fetch.guard import (
+    GuardedBackend,
+    Resolver,
+    first_refusal,
+    normalise_host,
+    resolve,
+)
+from docspasta.fetch.politeness import MAX_RETRY_AFTER, HostThrottle, Politeness, parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +53,64 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Only encodings whose decoder can be bounded (zlib's max_length) are asked for.
 _ACCEPT_ENCODING = "gzip, deflate"
 _ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+#: Byte-order marks, longest first (UTF-32 LE starts like UTF-16 LE); a BOM wins over headers.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def bom_charset(body: bytes) -> str | None:
+    """The charset a body's byte-order mark declares (``utf-8``, ``utf-16``, ``utf-32``)."""
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class HostHeaders:
+    """Headers (private docs: auth, cookies) for one host only.
+
+    They go with a request whose host is ``host`` (port ignored), and not when the request
+    would carry them over plain http while the start URL was https. ``repr`` hides values.
+    """
+
+    scheme: str
+    host: str
+    headers: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def for_url(cls, url: str, headers: Mapping[str, str]) -> HostHeaders | None:
+        """Headers for ``url``'s host, or None when there are none."""
+        if not headers:
+            return None
+        parsed = httpx2.URL(url)
+        return cls(parsed.scheme, normalise_host(parsed.host), tuple(headers.items()))
+
+    def applies_to(self, target: httpx2.URL) -> bool:
+        if normalise_host(target.host) != self.host:
+            return False
+        return not (self.scheme == "https" and target.scheme != "https")
+
+    def __repr__(self) -> str:
+        names = ", ".join(name for name, _ in self.headers)
+        return f"HostHeaders({self.scheme}://{self.host}, [{names}])"
 
 
 @dataclass(frozen=True)
 class FetchConfig:
     """How the fetcher behaves. ``allow_private_hosts`` opens the guard for exactly those hosts
-    (compared with the URL's literal host, e.g. ``"127.0.0.1"``); it is empty by default."""
+    (compared with the URL's literal host, e.g. ``"127.0.0.1"``); it is empty by default.
+
+    ``max_connections`` is the global limit of open connections. ``resolver`` replaces the
+    system's name resolution and ``network_backend`` the backend under the guard: tests use
+    them to make names resolve anywhere and to see every connection attempt.
+    """
 
     allow_private_hosts: frozenset[str] = frozenset()
     user_agent: str = "docspasta/0.1 (+https://github.com/docspasta/docspasta)"
@@ -55,6 +121,8 @@ class FetchConfig:
     max_redirects: int = 10
     max_connections: int = 32
     extra_headers: tuple[tuple[str, str], ...] = ()
+    resolver: Resolver | None = None
+    network_backend: httpcore2.AsyncNetworkBackend | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +131,9 @@ class FetchResult:
 
     ``redirects`` lists, in order, every URL that answered with a redirect (the requested URL
     first); it is empty when the first response was final. ``headers`` has lower-cased names
-    (repeated headers joined with ``", "``); ``body`` is the content-decoded body.
+    (repeated headers joined with ``", "``); ``body`` is the content-decoded body. ``charset``
+    comes from a byte-order mark when the body has one, else from Content-Type.
+    ``retry_after`` is the Retry-After of a 429 or 503 answer, in seconds.
     """
 
     url: str
@@ -74,6 +144,7 @@ class FetchResult:
     charset: str | None
     body: bytes
     redirects: tuple[str, ...]
+    retry_after: float | None = None
 
 
 def parse_content_type(value: str | None) -> tuple[str, str | None]:
@@ -167,7 +238,11 @@ class _GuardedTransport(httpx2.AsyncBaseTransport):
             max_connections=config.max_connections,
             max_keepalive_connections=config.max_connections,
             keepalive_expiry=5.0,
-            network_backend=GuardedBackend(config.allow_private_hosts),
+            network_backend=GuardedBackend(
+                config.allow_private_hosts,
+                resolver=config.resolver,
+                inner=config.network_backend,
+            ),
         )
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -256,6 +331,7 @@ class Fetcher:
     def __init__(self, config: FetchConfig) -> None:
         self._config = config
         self._client: httpx2.AsyncClient | None = None
+        self._throttle = HostThrottle()
 
     async def __aenter__(self) -> Fetcher:
         config = self._config
@@ -288,41 +364,94 @@ class Fetcher:
         if client is not None:
             await client.__aexit__(exc_type, exc, traceback)
 
-    async def fetch(self, url: str) -> FetchResult:
+    async def fetch(
+        self,
+        url: str,
+        *,
+        politeness: Politeness | None = None,
+        private_headers: HostHeaders | None = None,
+    ) -> FetchResult:
         """GET ``url``, following redirects, and return the final response whatever its status.
 
-        Network errors, timeouts (per phase and ``total_timeout`` overall), guard refusals
-        (``GuardRefusedError``) and size caps (``BodyTooLargeError``) raise ``FetchError``
-        subclasses; ``retryable`` is True for timeouts and connection failures.
+        Each hop first waits for its host's turn under ``politeness`` (None: no limit but a
+        Retry-After pause); the time spent waiting does not count against ``total_timeout``.
+        ``private_headers`` go only to their host. Network errors, timeouts (per phase and
+        ``total_timeout`` overall), guard refusals (``GuardRefusedError``) and size caps
+        (``BodyTooLargeError``) raise ``FetchError`` subclasses; ``retryable`` is True for
+        timeouts and connection failures.
         """
         if self._client is None:
             raise RuntimeError("Fetcher.fetch() called outside 'async with Fetcher(...)'")
-        try:
-            async with asyncio.timeout(self._config.total_timeout):
-                return await self._follow(self._client, url)
-        except TimeoutError as exc:
-            reason = f"no complete answer within {self._config.total_timeout}s"
-            raise FetchError(url, reason, retryable=True) from exc
+        return await self._follow(self._client, url, politeness, private_headers)
 
-    async def _follow(self, client: httpx2.AsyncClient, url: str) -> FetchResult:
+    async def _hop(
+        self,
+        client: httpx2.AsyncClient,
+        target: httpx2.URL,
+        politeness: Politeness | None,
+        private_headers: HostHeaders | None,
+        budget: float,
+    ) -> tuple[httpx2.Response, bytes, str | None, float]:
+        """One request within ``budget`` seconds (waiting for the host's turn not counted).
+
+        Returns the response (closed), its body (empty for a redirect), its Location (None
+        unless it redirects) and the seconds it took.
+        """
+        current = str(target)
+        headers = None
+        if private_headers is not None and private_headers.applies_to(target):
+            headers = dict(private_headers.headers)
+        host_key = f"{normalise_host(target.host)}:{target.port or _DEFAULT_PORTS[target.scheme]}"
+        async with self._throttle.slot(host_key, politeness):
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(budget):
+                    with _translated(current):
+                        request = client.build_request("GET", target, headers=headers)
+                        response = await client.send(request, stream=True)
+                        try:
+                            location = response.headers.get("location")
+                            redirected = response.status_code in _REDIRECT_STATUSES
+                            redirected = redirected and bool(location)
+                            body = b"" if redirected else await self._read_body(response, current)
+                        finally:
+                            await response.aclose()
+            except TimeoutError as exc:
+                reason = f"no complete answer within {self._config.total_timeout}s"
+                raise FetchError(current, reason, retryable=True) from exc
+            spent = time.monotonic() - started
+        if response.status_code in _RETRY_AFTER_STATUSES:
+            delay = parse_retry_after(response.headers.get("retry-after"))
+            if delay is not None:
+                self._throttle.pause(host_key, min(delay, MAX_RETRY_AFTER))
+        return response, body, location if redirected else None, spent
+
+    async def _follow(
+        self,
+        client: httpx2.AsyncClient,
+        url: str,
+        politeness: Politeness | None,
+        private_headers: HostHeaders | None,
+    ) -> FetchResult:
         target = _parse_url(url)
         _check_hop(target, redirected=False)
         chain: list[str] = []
+        budget = self._config.total_timeout
         while True:
             current = str(target)
-            with _translated(current):
-                response = await client.send(client.build_request("GET", target), stream=True)
-                try:
-                    location = response.headers.get("location")
-                    redirected = response.status_code in _REDIRECT_STATUSES and bool(location)
-                    body = b"" if redirected else await self._read_body(response, current)
-                finally:
-                    await response.aclose()
-            if redirected and location:
+            response, body, location, spent = await self._hop(
+                client, target, politeness, private_headers, max(budget, 0.001)
+            )
+            budget -= spent
+            if location:
                 chain.append(current)
                 target = self._next_hop(target, location, len(chain))
                 continue
             media_type, charset = parse_content_type(response.headers.get("content-type"))
+            charset = bom_charset(body) or charset
+            retry_after = None
+            if response.status_code in _RETRY_AFTER_STATUSES:
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
             logger.debug(
                 "fetched %s: %s, %d bytes, %d redirects",
                 current,
@@ -339,6 +468,7 @@ class Fetcher:
                 charset=charset,
                 body=body,
                 redirects=tuple(chain),
+                retry_after=retry_after,
             )
 
     def _next_hop(self, target: httpx2.URL, location: str, hops: int) -> httpx2.URL:
@@ -394,7 +524,7 @@ async def check_url(url: str, config: FetchConfig) -> None:
     port = parsed.port or _DEFAULT_PORTS[parsed.scheme]
     try:
         async with asyncio.timeout(config.connect_timeout):
-            addresses = await resolve(host, port)
+            addresses = await resolve(host, port, config.resolver)
     except (OSError, UnicodeError, TimeoutError) as exc:
         raise BlockedURLError(url, "host does not resolve") from exc
     reason = first_refusal(addresses)

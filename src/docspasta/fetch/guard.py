@@ -9,6 +9,11 @@ certificate checks still name the host, not the address.
 
 Hosts named in an explicit allow-list (loopback fixture servers in tests) skip the address check.
 Nothing is allowed by default.
+
+Refusals name the host and the rule (``"resolves to a loopback address"``), never the address a
+name resolved to: a user probing the network must not learn what an internal name points at.
+The address goes to the operator's log only. Name resolution can be replaced (``Resolver``) so
+tests can make any name resolve to any address, rebinding included.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import httpcore2
 
@@ -26,8 +31,14 @@ from docspasta.errors import GuardRefusedError
 logger = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: Resolves ``(host, port)`` to addresses (raises ``OSError`` when the name does not resolve).
+#: Called once per connection attempt, never for IP literals.
+Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
+#: Legacy IPv4 spellings inet_aton accepts: 2130706433, 0x7f.1, 0177.0.0.1, 127.1.
+_LEGACY_IPV4_CHARS = frozenset("0123456789abcdefxABCDEFX.")
 
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 # Special-purpose blocks that this Python's is_global still counts as global.
@@ -45,15 +56,28 @@ def normalise_host(host: str) -> str:
 
 
 def parse_ip(host: str) -> IPAddress | None:
-    """The address ``host`` is written as (``"127.0.0.1"``, ``"[::1]"``), or None for a name."""
+    """The address ``host`` is written as, or None for a name.
+
+    Besides ``"127.0.0.1"`` and ``"[::1]"``, the legacy IPv4 spellings that the C library
+    would accept are read as the address they stand for: decimal (``2130706433``), octal
+    (``0177.0.0.1``), hex (``0x7f.0.0.1``) and short (``127.1``) forms, with or without a
+    trailing dot. Such a host is never handed to a resolver.
+    """
+    text = normalise_host(host).removesuffix(".")
     try:
-        return ipaddress.ip_address(normalise_host(host))
+        return ipaddress.ip_address(text)
     except ValueError:
-        return None
+        pass
+    if text and set(text) <= _LEGACY_IPV4_CHARS and any(c.isdigit() for c in text[:1]):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    return None
 
 
 def _plain_refusal(address: IPAddress) -> str | None:
-    """What makes ``address`` unroutable on the public internet, ignoring embedded IPv4."""
+    """What kind of unroutable address ``address`` is, ignoring embedded IPv4 (no address)."""
     checks: tuple[tuple[bool, str], ...] = (
         (address.is_unspecified, "an unspecified"),
         (address.is_loopback, "a loopback"),
@@ -62,14 +86,15 @@ def _plain_refusal(address: IPAddress) -> str | None:
         (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT, "a carrier-grade NAT"),
         (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, "a site-local"),
         (isinstance(address, ipaddress.IPv6Address) and address in _NAT64_LOCAL, "a local NAT64"),
+        (address == _BROADCAST, "a broadcast"),
+        (address.is_reserved, "a reserved"),
         (address.is_private, "a private"),
         (any(address in network for network in _SPECIAL_PURPOSE), "a special-purpose"),
-        (address.is_reserved, "a reserved"),
         (not address.is_global, "a non-global"),
     )
     for refused, kind in checks:
         if refused:
-            return f"{kind} address {address}"
+            return f"{kind} address"
     return None
 
 
@@ -84,51 +109,79 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4A
     return None
 
 
-def refusal_reason(address: IPAddress) -> str | None:
-    """None when the guard lets a connection to ``address`` through, else what the address is.
+def refusal_rule(address: IPAddress) -> str | None:
+    """None when the guard lets a connection to ``address`` through, else the rule, without
+    the address: ``"a loopback address"``, ``"a NAT64 address embedding a loopback address"``.
 
-    The reason reads as a noun phrase: ``"a loopback address 127.0.0.1"``,
-    ``"a NAT64 address 64:ff9b::7f00:1 embedding a loopback address 127.0.0.1"``.
     IPv6 forms that carry an IPv4 address (IPv4-mapped, NAT64, 6to4) are judged by that IPv4
-    address; Teredo tunnels are refused outright.
+    address; Teredo tunnels are refused outright. This is what users see.
     """
     if isinstance(address, ipaddress.IPv6Address):
         if address.teredo is not None:
-            return f"a Teredo address {address}"
+            return "a Teredo address"
         embedded = _embedded_ipv4(address)
         if embedded is not None:
             kind, inner = embedded
-            inner_reason = _plain_refusal(inner)
-            if inner_reason is None:
+            inner_rule = _plain_refusal(inner)
+            if inner_rule is None:
                 return None
-            return f"{kind} address {address} embedding {inner_reason}"
+            return f"{kind} address embedding {inner_rule}"
     return _plain_refusal(address)
 
 
-def first_refusal(addresses: Iterable[IPAddress]) -> str | None:
-    """The reason the first refused address in ``addresses`` is refused, or None if none is."""
+def refusal_reason(address: IPAddress) -> str | None:
+    """:func:`refusal_rule` with the addresses named, for the operator's log:
+    ``"a loopback address 127.0.0.1"``,
+    ``"a NAT64 address 64:ff9b::7f00:1 embedding a loopback address 127.0.0.1"``.
+    """
+    rule = refusal_rule(address)
+    if rule is None:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and " embedding " in rule:
+        outer, inner = rule.split(" embedding ", 1)
+        embedded = _embedded_ipv4(address)
+        assert embedded is not None
+        return f"{outer} {address} embedding {inner} {embedded[1]}"
+    return f"{rule} {address}"
+
+
+def first_refused(addresses: Iterable[IPAddress]) -> IPAddress | None:
+    """The first address in ``addresses`` the guard refuses, or None if none is."""
     for address in addresses:
-        reason = refusal_reason(address)
-        if reason is not None:
-            return reason
+        if refusal_rule(address) is not None:
+            return address
     return None
 
 
-async def resolve(host: str, port: int) -> list[IPAddress]:
+def first_refusal(addresses: Iterable[IPAddress]) -> str | None:
+    """The rule refusing the first refused address in ``addresses`` (no address named)."""
+    refused = first_refused(addresses)
+    return None if refused is None else refusal_rule(refused)
+
+
+async def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """The operating system's answer (``getaddrinfo``) for ``host``: its TCP addresses."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return [
+        ipaddress.ip_address(sockaddr[0])
+        for family, _type, _proto, _name, sockaddr in infos
+        if family in (socket.AF_INET, socket.AF_INET6)
+    ]
+
+
+async def resolve(host: str, port: int, resolver: Resolver | None = None) -> list[IPAddress]:
     """The TCP addresses of ``host``, in resolver order, without duplicates.
 
-    An IP literal is returned as is, without any lookup. Raises ``OSError``
-    (``socket.gaierror``) when the name does not resolve; the list is never empty.
+    An IP literal (any spelling :func:`parse_ip` reads) is returned as is, without any lookup.
+    Raises ``OSError`` (``socket.gaierror``) when the name does not resolve; the list is never
+    empty.
     """
     literal = parse_ip(host)
     if literal is not None:
         return [literal]
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    found: dict[IPAddress, None] = {}
-    for family, _type, _proto, _name, sockaddr in infos:
-        if family in (socket.AF_INET, socket.AF_INET6):
-            found[ipaddress.ip_address(sockaddr[0])] = None
+    answer = await (resolver or system_resolver)(normalise_host(host), port)
+    found = dict.fromkeys(answer)
     if not found:
         raise socket.gaierror(socket.EAI_NONAME, f"{host} has no IPv4 or IPv6 address")
     return list(found)
@@ -141,12 +194,20 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
     replaces it with the URL being fetched) when any address of the host is refused, and
     ``httpcore2.ConnectError`` / ``ConnectTimeout`` when the host does not resolve or no
     address accepts the connection. Hosts in ``allow_private_hosts`` are connected to without
-    the address check. Unix sockets are always refused.
+    the address check. Unix sockets are always refused. ``resolver`` replaces the system's
+    name resolution and ``inner`` the backend that opens checked connections (tests use both).
     """
 
-    def __init__(self, allow_private_hosts: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        allow_private_hosts: frozenset[str] = frozenset(),
+        *,
+        resolver: Resolver | None = None,
+        inner: httpcore2.AsyncNetworkBackend | None = None,
+    ) -> None:
         self._allowed = frozenset(normalise_host(host) for host in allow_private_hosts)
-        self._inner = httpcore2.AnyIOBackend()
+        self._resolver = resolver
+        self._inner = inner or httpcore2.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -158,10 +219,10 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
     ) -> httpcore2.AsyncNetworkStream:
         addresses = await self._resolve(host, port, timeout)
         if normalise_host(host) not in self._allowed:
-            reason = first_refusal(addresses)
-            if reason is not None:
-                logger.warning("network guard refused %s: resolves to %s", host, reason)
-                raise GuardRefusedError(host, f"{host} resolves to {reason}")
+            refused = first_refused(addresses)
+            if refused is not None:
+                logger.info("network guard refused %s: %s", host, refusal_reason(refused))
+                raise GuardRefusedError(host, f"{host} resolves to {refusal_rule(refused)}")
         last_error: httpcore2.ConnectError | httpcore2.ConnectTimeout | None = None
         for address in addresses:
             try:
@@ -176,16 +237,18 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
                 logger.debug("connecting to %s (%s) port %s failed: %s", host, address, port, exc)
                 last_error = exc
         assert last_error is not None  # resolve() never returns an empty list
-        raise last_error
+        # The message names the host, not the address it resolved to.
+        kind = "timed out" if isinstance(last_error, httpcore2.ConnectTimeout) else "failed"
+        raise type(last_error)(f"connecting to {host} port {port} {kind}") from last_error
 
     async def _resolve(self, host: str, port: int, seconds: float | None) -> list[IPAddress]:
         try:
             async with asyncio.timeout(seconds):
-                return await resolve(host, port)
+                return await resolve(host, port, self._resolver)
         except TimeoutError as exc:
             raise httpcore2.ConnectTimeout(f"resolving {host} timed out") from exc
         except (OSError, UnicodeError) as exc:
-            raise httpcore2.ConnectError(f"{host} does not resolve: {exc}") from exc
+            raise httpcore2.ConnectError(f"{host} does not resolve") from exc
 
     async def connect_unix_socket(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -116,6 +117,10 @@ class PageOutcome:
     """In-scope, allowed, normalised links in page order (the edges used for document order)."""
     word_count: int
     token_count: int
+    generator: str | None = None
+    quality: int | None = None
+    fidelity: Mapping[str, int] | None = None
+    """Counts of code blocks, table rows, headings and links in the HTML vs the markdown."""
 
 
 @dataclass(frozen=True)
@@ -133,3 +138,6 @@ class PageRecord:
     word_count: int
     token_count: int
     attempts: int
+    generator: str | None = None
+    quality: int | None = None
+    fidelity: Mapping[str, int] | None = None

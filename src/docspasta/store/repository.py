@@ -369,6 +369,9 @@ class JobPageStore:
                     links=list(outcome.links),
                     word_count=outcome.word_count,
                     token_count=outcome.token_count,
+                    generator=outcome.generator,
+                    quality=outcome.quality,
+                    fidelity=dict(outcome.fidelity) if outcome.fidelity is not None else None,
                     error=None,
                 )
                 if not written:
@@ -580,6 +583,9 @@ class JobPageStore:
                 word_count=r["word_count"],
                 token_count=r["token_count"],
                 attempts=r["attempts"],
+                generator=r["generator"],
+                quality=r["quality"],
+                fidelity=r["fidelity"],
             )
             for r in (await conn.execute(query)).mappings()
         ]

@@ -1,0 +1,274 @@
+"""Docs structures rewritten, in place, to HTML that converts to readable markdown.
+
+Two passes around the removal of page chrome (:func:`docspasta.core.extract.clean_content`):
+
+:func:`rescue_structures` runs BEFORE it, on what chrome removal would otherwise destroy:
+
+- tabs (ARIA ``role=tablist``/``role=tabpanel`` as Docusaurus, Starlight, Nextra, sphinx-tabs,
+  Docsy write them; Material's ``.tabbed-set``; sphinx-design's ``.sd-tab-set``; VitePress code
+  groups): every panel is kept, hidden or not, preceded by its tab's name in bold; the tab
+  buttons go;
+- admonitions (Sphinx/MkDocs ``.admonition``, Docusaurus ``.theme-admonition``, VitePress
+  ``.custom-block``, Starlight's ``<aside>``, Nextra callouts, Docsy alerts, DocBook's
+  ``div.note``…, pydoctor's ``.rst-admonition``) become ``<blockquote>`` starting with their
+  title in bold (the kind of admonition when it shows no title).
+
+:func:`rewrite_structures` runs AFTER it: API signatures (Sphinx ``dl.py dt.sig`` and its other
+domains, Javadoc ``.member-signature``/``.type-signature``, rustdoc item declarations are already
+``<pre>``) become inline code or code blocks; other definition terms become bold paragraphs;
+Doxygen's ``div.title`` becomes the page's ``<h1>``; Javadoc's grid summary tables become
+``<table>``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborNode
+
+_SPACES = re.compile(r"\s+")
+_ADMONITION_KINDS = (
+    "note", "tip", "hint", "info", "important", "warning", "caution", "danger", "error",
+    "attention", "seealso", "success", "question", "example", "quote", "abstract", "todo",
+    "bug", "failure", "deprecated",
+)  # fmt: skip
+#: Admonition containers and where their title is.
+_ADMONITIONS: tuple[tuple[str, str], ...] = (
+    ("div.admonition", "p.admonition-title, .admonition-title"),
+    ("details.admonition, .md-typeset details", "summary"),
+    ("div.theme-admonition", "[class*=admonitionHeading]"),
+    ("div.custom-block", ".custom-block-title"),
+    ("details.custom-block", "summary"),
+    ("aside.starlight-aside", ".starlight-aside__title"),
+    ("div.nextra-callout", ""),
+    ("div.alert", ".alert-heading"),
+    ("div.callout", ".callout-title"),
+    ("div.rst-admonition", ".rst-admonition-title"),
+    (
+        "div.note:has(> .title), div.tip:has(> .title), div.warning:has(> .title), "
+        "div.caution:has(> .title), div.important:has(> .title)",
+        ".title",
+    ),
+)
+_ANY_ADMONITION = ", ".join(selector for selector, _ in _ADMONITIONS)
+_MATERIAL_LABELS = ".tabbed-labels > label, div.tabbed-set > label"
+_MATERIAL_BLOCKS = (
+    ".tabbed-content > .tabbed-block, div.tabbed-set > .tabbed-content:not(:has(> .tabbed-block))"
+)
+_ANY_TABS = "[role=tablist], div.tabbed-set, div.sd-tab-set, div.vp-code-group"
+#: Classes of a ``<dl>`` whose terms are API signatures (Sphinx domains and object types).
+_SIGNATURE_LISTS = frozenset(
+    {"py", "c", "cpp", "js", "rst", "std", "function", "class", "method", "attribute", "data",
+     "exception", "describe", "object"}
+)  # fmt: skip
+_REWRITTEN = (
+    "div.memproto, table.memberdecls tr.heading, "
+    "div.headertitle > div.title, div.member-signature, div.type-signature, dt, div.summary-table"
+)
+
+
+def _text(node: LexborNode) -> str:
+    return _SPACES.sub(" ", node.text()).strip()
+
+
+def _bold_paragraph(anchor: LexborNode, text: str) -> LexborNode:
+    parser = anchor.parser
+    paragraph = parser.create_node("p")
+    strong = parser.create_node("strong")
+    strong.insert_child(text)
+    paragraph.insert_child(strong, move=True)
+    return paragraph
+
+
+def _move_children(source: LexborNode, target: LexborNode) -> None:
+    for child in list(source.iter(include_text=True)):
+        target.insert_child(child, move=True)
+
+
+def _unhide(node: LexborNode) -> None:
+    for attr in ("hidden", "aria-hidden", "style"):
+        if attr in node.attrs:
+            del node.attrs[attr]
+
+
+def _label_panels(labels: list[str], panels: list[LexborNode]) -> None:
+    for label, panel in zip(labels, panels, strict=False):
+        _unhide(panel)
+        if label:
+            panel.insert_before(_bold_paragraph(panel, label))
+
+
+def _aria_tabs(container: LexborNode) -> None:
+    for tablist in container.css("[role=tablist]"):
+        tabs = tablist.css("[role=tab]")
+        scope: LexborNode | None = tablist.parent
+        panels: list[LexborNode] = []
+        for _ in range(2):
+            if scope is None:
+                break
+            panels = scope.css("[role=tabpanel]")
+            if panels:
+                break
+            scope = scope.parent
+        by_id = {panel.attributes.get("id") or "": panel for panel in panels}
+        by_id.pop("", None)
+        labels = [_text(tab) for tab in tabs]
+        controlled = [by_id.get(tab.attributes.get("aria-controls") or "") for tab in tabs]
+        distinct = {panel.mem_id for panel in controlled if panel is not None}
+        if panels and len(distinct) == len(tabs) == len(controlled):
+            ordered = [panel for panel in controlled if panel is not None]
+            _label_panels(labels, ordered)
+        elif len(panels) == len(tabs) and not any(controlled):
+            _label_panels(labels, panels)
+        else:
+            for panel in panels:
+                _unhide(panel)
+        tablist.decompose()
+
+
+def _paired_tabs(container: LexborNode, sets: str, labels: str, panels: str) -> None:
+    for tab_set in container.css(sets):
+        names = [_text(label) for label in tab_set.css(labels)]
+        blocks = tab_set.css(panels)
+        if len(names) != len(blocks):
+            continue
+        _label_panels(names, blocks)
+        for label in tab_set.css(labels):
+            label.decompose()
+        for radio in tab_set.css("input"):
+            radio.decompose()
+
+
+def _admonition_kind(node: LexborNode) -> str:
+    classes = (node.attributes.get("class") or "").lower().split()
+    for kind in _ADMONITION_KINDS:
+        if kind in classes or any(token.endswith(f"--{kind}") for token in classes):
+            return kind.capitalize()
+    return "Note"
+
+
+def _admonitions(container: LexborNode) -> None:
+    for node in container.css(_ANY_ADMONITION):
+        title_selector = next(
+            (title for selector, title in _ADMONITIONS if node.css_matches(selector)), ""
+        )
+        if node.parent is None:
+            continue
+        title_node = node.css_first(title_selector) if title_selector else None
+        title = _text(title_node) if title_node is not None else ""
+        if title_node is not None:
+            title_node.decompose()
+        quote = node.parser.create_node("blockquote")
+        quote.insert_child(_bold_paragraph(node, title or _admonition_kind(node)), move=True)
+        _move_children(node, quote)
+        node.replace_with(quote, move=True)
+
+
+def rescue_structures(container: LexborNode) -> None:
+    """Tabs and admonitions, before chrome removal (see the module docstring)."""
+    if container.css_first(_ANY_TABS) is not None:
+        _tabs(container)
+    _admonitions(container)
+
+
+def _tabs(container: LexborNode) -> None:
+    _paired_tabs(container, "div.tabbed-set", _MATERIAL_LABELS, _MATERIAL_BLOCKS)
+    _paired_tabs(container, "div.sd-tab-set", "label.sd-tab-label", "div.sd-tab-content")
+    _paired_tabs(container, "div.vp-code-group", ".tabs > label", ".blocks > div")
+    _aria_tabs(container)
+
+
+def _signature(term: LexborNode, block: bool, language: str = "") -> None:
+    text = _text(term)
+    if not text:
+        return
+    parser = term.parser
+    code = parser.create_node("code")
+    code.insert_child(text)
+    if block:
+        pre = parser.create_node("pre")
+        if language:
+            pre.attrs["data-lang"] = language
+        pre.insert_child(code, move=True)
+        term.replace_with(pre, move=True)
+        return
+    paragraph = parser.create_node("p")
+    paragraph.insert_child(code, move=True)
+    term.replace_with(paragraph, move=True)
+
+
+def _grid_tables(container: LexborNode) -> None:
+    """Javadoc's ``div.summary-table`` grids (N columns of ``div`` cells) to ``<table>``."""
+    for grid in container.css("div.summary-table"):
+        classes = grid.attributes.get("class") or ""
+        match = re.search(r"\b(two|three|four)-column-summary\b", classes)
+        if match is None:
+            continue
+        width = {"two": 2, "three": 3, "four": 4}[match.group(1)]
+        cells = [child for child in grid.iter() if child.tag == "div"]
+        parser = grid.parser
+        table = parser.create_node("table")
+        for start in range(0, len(cells) - width + 1, width):
+            row = parser.create_node("tr")
+            for cell in cells[start : start + width]:
+                header = "table-header" in (cell.attributes.get("class") or "")
+                td = parser.create_node("th" if header else "td")
+                _move_children(cell, td)
+                row.insert_child(td, move=True)
+            table.insert_child(row, move=True)
+        grid.replace_with(table, move=True)
+
+
+def _is_signature(term: LexborNode) -> bool:
+    if "sig" in (term.attributes.get("class") or "").split():
+        return True
+    parent = term.parent
+    if parent is None or parent.tag != "dl":
+        return False
+    return not _SIGNATURE_LISTS.isdisjoint((parent.attributes.get("class") or "").split())
+
+
+def _definition_term(term: LexborNode) -> None:
+    if _is_signature(term):
+        _signature(term, block=False)
+    elif term.css_first("strong, b, pre") is None and _text(term):
+        holder = term.parser.create_node("strong")
+        _move_children(term, holder)
+        term.insert_child(holder, move=True)
+
+
+def _lift_group_heading(row: LexborNode) -> None:
+    """Doxygen's member-group heading row: its ``<h2>`` moves before the table, the row goes."""
+    owner: LexborNode | None = row.parent
+    while owner is not None and owner.tag != "table":
+        owner = owner.parent
+    group_heading = row.css_first("h2")
+    if owner is not None and group_heading is not None:
+        owner.insert_before(group_heading)
+    row.decompose()
+
+
+def rewrite_structures(container: LexborNode) -> None:
+    """Signatures, definition lists, Doxygen titles, grid tables (see the module docstring)."""
+    grids = False
+    for node in container.css(_REWRITTEN):
+        if node.parent is None:
+            continue
+        if node.tag == "dt":
+            _definition_term(node)
+            continue
+        classes = (node.attributes.get("class") or "").split()
+        if "title" in classes:
+            heading = node.parser.create_node("h1")
+            heading.insert_child(_text(node))
+            node.replace_with(heading, move=True)
+        elif "summary-table" in classes:
+            grids = True
+        elif "memproto" in classes:
+            _signature(node, block=True)
+        elif "heading" in classes:
+            _lift_group_heading(node)
+        else:
+            _signature(node, block=True, language="java")
+    if grids:
+        _grid_tables(container)
