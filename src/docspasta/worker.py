@@ -30,6 +30,7 @@ from docspasta.errors import FetchError, HTTPStatusError
 from docspasta.fetch import Fetcher, FetchResult
 from docspasta.fetch.client import HostHeaders
 from docspasta.fetch.politeness import Politeness
+from docspasta.metrics import Metrics
 from docspasta.queue import Queue
 from docspasta.settings import Settings
 from docspasta.store import NewPage, PageClaim, PageOutcome, PageRecord, PageWrite, Store
@@ -51,11 +52,19 @@ __all__ = ["DENY_ALL_ROBOTS", "LinkPolicy", "Worker", "is_page_link", "running_w
 class Worker:
     """Runs tasks for any job; holds no state a crash could lose."""
 
-    def __init__(self, store: Store, fetcher: Fetcher, queue: Queue, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        queue: Queue,
+        settings: Settings,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.queue = queue
         self.settings = settings
+        self.metrics = metrics or Metrics()
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
         self._policies: dict[str, tuple[str | None, LinkPolicy]] = {}
 
@@ -224,6 +233,8 @@ class Worker:
         )
         children = self._children(claim.id, claim.depth, claim.order_key, links, claim)
         write = await self.store.complete_page(claim, outcome, children)
+        if write.written:
+            self.metrics.pages.labels("completed").inc()
         log.debug("job %s: page %s done (%d links)", claim.job_id, claim.url, len(links))
         await self._publish(claim.job_id, write, claim)
 
@@ -264,6 +275,8 @@ class Worker:
     ) -> None:
         log.info("job %s: %s %s (%s)", claim.job_id, status.value, claim.url, reason)
         write = await self.store.end_page(claim, status, reason, http_status)
+        if write.written:
+            self.metrics.pages.labels(status.value).inc()
         await self.queue.publish(write.tasks)
 
     # -- finalize -----------------------------------------------------------------------------
@@ -293,7 +306,13 @@ class Worker:
             status = JobStatus.PARTIAL_SUCCESS if failed else JobStatus.COMPLETED
             message = f"{failed} page(s) failed" if failed else None
         if await self.store.finish_job(job_id, self.worker_id, status, message, markdown):
-            log.info("job %s finalized: %s", job_id, status.value)
+            self.metrics.jobs.labels(status.value).inc()
+            log.info(
+                "job %s finalized: %s (state_version %s)",
+                job_id,
+                status.value,
+                await self.store.state_version(job_id),
+            )
 
     async def _sections(self, job_id: str) -> AsyncIterator[SectionPage]:
         current: tuple[int, str, str] | None = None
@@ -360,10 +379,14 @@ def document_order(pages: Sequence[PageRecord]) -> dict[int, str]:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    store: Store, fetcher: Fetcher, queue: Queue, settings: Settings
+    store: Store,
+    fetcher: Fetcher,
+    queue: Queue,
+    settings: Settings,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Worker]:
     """Consume ``queue`` with a new worker and its sweeper; on exit stop and release leases."""
-    worker = Worker(store, fetcher, queue, settings)
+    worker = Worker(store, fetcher, queue, settings, metrics)
     await queue.start(worker.handle)
     sweeper = asyncio.create_task(worker.sweep_forever(), name="docspasta-sweeper")
     try:

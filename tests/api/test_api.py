@@ -174,10 +174,17 @@ async def test_listing_is_newest_first_and_paginated(
         assert (await client.get("/api/v5/jobs", params={"cursor": "garbage!"})).status_code == 422
 
 
-async def test_health_and_metrics(service: Service) -> None:
+async def test_health_and_metrics(service: Service, fixture_server: FixtureServer) -> None:
+    start = serve_guide(fixture_server)
     async with service.client() as client:
         assert (await client.get("/healthz")).json()["status"] == "ok"
+        job_id = (await client.post("/api/v5/crawl", json={"url": start})).json()["jobId"]
+        await read_to_end(client, job_id)
         metrics = (await client.get("/metrics")).text
+    completed = re.search(r'^docspasta_pages_total\{outcome="completed"\} (\S+)$', metrics, re.M)
+    assert completed is not None
+    assert float(completed.group(1)) == len(EXPECTED_ORDER)
+    assert 'docspasta_jobs_total{status="completed"} 1.0' in metrics
     assert "docspasta_sse_db_queries_total" in metrics
     assert "docspasta_fetch_seconds_bucket" in metrics
     assert "user" not in metrics.lower()

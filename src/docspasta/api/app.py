@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
                 )
                 if local_workers > 0:
                     worker = await stack.enter_async_context(
-                        running_worker(store, fetcher, queue, settings)
+                        running_worker(store, fetcher, queue, settings, metrics)
                     )
                     await worker.sweep(older_than=0.0)  # resume whatever a restart interrupted
                 app.state.docspasta = AppState(settings, store, queue, hub, metrics, auth)
