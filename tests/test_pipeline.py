@@ -7,6 +7,7 @@ import random
 import re
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from docspasta.domain import CrawlOptions, JobStatus, PageStatus, Task, TaskKind
@@ -22,6 +23,12 @@ from tests.support.sites import EXPECTED_ORDER, serve_guide, source_paths
 from tests.support.waiting import eventually
 
 OPTIONS = CrawlOptions(concurrency=4)
+
+
+@pytest.fixture
+def settings(settings: Settings, database_url: str) -> Settings:
+    """The worker suite runs on each backend: an SQLite file and a PostgreSQL database."""
+    return settings.model_copy(update={"database_url": database_url})
 
 
 async def crawl(store: Store, url: str, settings: Settings, options: CrawlOptions = OPTIONS) -> str:
