@@ -27,6 +27,15 @@ def gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
+def assert_spaced(times: list[float], spacing: float) -> None:
+    """Request starts are spaced on the client; the server stamps each one when its handler
+    thread runs, which CPU contention can delay for a single request and so shrink one gap.
+    The span of n starts cannot shrink below (n - 1) spacings by more than that lateness, and
+    the typical gap is the spacing."""
+    assert times[-1] - times[0] >= (len(times) - 1) * spacing - 0.15
+    assert sorted(gaps(times))[len(times) // 2] >= spacing * 0.8
+
+
 async def fetch_all(urls: list[str], politeness: Politeness | None) -> None:
     async with Fetcher(LOOPBACK) as fetcher:
         await asyncio.gather(*(fetcher.fetch(u, politeness=politeness) for u in urls))
@@ -35,7 +44,7 @@ async def fetch_all(urls: list[str], politeness: Politeness | None) -> None:
 async def test_min_delay_spaces_request_starts(fixture_server: FixtureServer) -> None:
     fixture_server.add("/p", "x")
     await fetch_all([fixture_server.url("/p")] * 5, Politeness(max_connections=8, min_delay=0.15))
-    assert min(gaps(fixture_server.request_times)) >= 0.12  # arrival times jitter a little
+    assert_spaced(fixture_server.request_times, 0.15)
 
 
 async def test_connection_limit_per_host(fixture_server: FixtureServer) -> None:
@@ -55,8 +64,8 @@ async def test_no_politeness_does_not_wait(fixture_server: FixtureServer) -> Non
 async def test_crawl_delay_raises_the_delay(fixture_server: FixtureServer) -> None:
     fixture_server.add("/p", "x")
     polite = Politeness(max_connections=4, min_delay=0.0, crawl_delay=0.2)
-    await fetch_all([fixture_server.url("/p")] * 3, polite)
-    assert min(gaps(fixture_server.request_times)) >= 0.16
+    await fetch_all([fixture_server.url("/p")] * 4, polite)
+    assert_spaced(fixture_server.request_times, 0.2)
 
 
 @pytest.mark.parametrize("header", ["1", "date"])
@@ -127,7 +136,7 @@ async def test_polite_crawl_keeps_to_the_host_limits(
         run = await run_job(store, job_id, settings)
     assert run.job.status is JobStatus.COMPLETED
     assert fixture_server.max_in_flight <= 2
-    assert min(gaps(fixture_server.request_times)) >= 0.08
+    assert_spaced(fixture_server.request_times, 0.1)
 
 
 async def test_crawl_delay_from_robots_is_honoured(
@@ -143,7 +152,7 @@ async def test_crawl_delay_from_robots_is_honoured(
         job_id = await create_job(store, start, options, settings)
         run = await run_job(store, job_id, settings)
     assert run.job.status is JobStatus.COMPLETED
-    assert min(gaps(fixture_server.request_times)[1:]) >= 0.16  # after robots.txt itself
+    assert_spaced(fixture_server.request_times[1:], 0.2)  # after robots.txt itself
 
 
 async def test_no_politeness_option_turns_it_off(
