@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from docspasta.analysis import Analyzer
 from docspasta.core.fidelity import Fidelity
 from docspasta.domain import CrawlOptions, PageStatus, ProgressSnapshot
 from docspasta.errors import BlockedURLError, InvalidOptionError, JobNotFoundError
@@ -92,7 +93,8 @@ async def run_job(
     queue = LocalQueue(concurrency=job.options.concurrency)
     async with (
         Fetcher(fetch_config(settings)) as fetcher,
-        running_worker(store, fetcher, queue, settings) as worker,
+        Analyzer(settings.analysis_processes) as analyzer,
+        running_worker(store, fetcher, queue, settings, analyzer=analyzer) as worker,
     ):
         await worker.sweep(older_than=0.0, job_id=job_id)
         await _wait_for_end(store, job_id, on_progress)

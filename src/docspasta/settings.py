@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     finalize_lease_seconds: float = Field(default=300.0, gt=0)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     max_page_attempts: int = Field(default=3, ge=1)
+    analysis_processes: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        description="Processes that parse and convert pages (default: the cores; 0: inline).",
+    )
     resolve_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Longest wait for DNS when a URL is checked at the door."
     )

@@ -20,8 +20,8 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
+from docspasta.analysis import Analyzer
 from docspasta.core.assemble import SectionPage, encode_order_key, iter_document, order_keys
-from docspasta.core.page import analyze_page
 from docspasta.core.policy import DENY_ALL_ROBOTS, LinkPolicy, is_page_link
 from docspasta.core.urls import normalize_url, url_hash
 from docspasta.discovery import Discoverer, crawl_politeness, private_headers
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 #: Sorts after every key reachable from the start page (components are 6-digit positions).
 UNREACHABLE_KEY_PREFIX = "9" * 7
+#: Jobs whose already-stored links a worker remembers (see ``Worker._seen``).
+SEEN_JOBS = 32
 #: Seeds from llms.txt and sitemaps get keys under this first component, after the start
 #: page's links; their place in the document is still decided by the link graph (finalize).
 SEED_KEY_COMPONENT = 999_999
@@ -59,14 +61,20 @@ class Worker:
         queue: Queue,
         settings: Settings,
         metrics: Metrics | None = None,
+        analyzer: Analyzer | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.queue = queue
         self.settings = settings
         self.metrics = metrics or Metrics()
+        self.analyzer = analyzer or Analyzer(processes=0)
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
         self._policies: dict[str, tuple[str | None, LinkPolicy]] = {}
+        #: Per job, links this worker already stored, with the smallest depth it stored them
+        #: at. Only a filter to spare the database the same nav links on every page: the
+        #: database stays the truth (its inserts ignore duplicates, its depths only shrink).
+        self._seen: dict[str, dict[str, int]] = {}
 
     async def handle(self, task: Task) -> None:
         if task.kind is TaskKind.START_CRAWL:
@@ -211,7 +219,7 @@ class Worker:
             reason = f"redirected out of scope to {final_url}"
             await self._end(claim, PageStatus.SKIPPED, reason, result.status)
             return
-        analysis = analyze_page(
+        analysis = await self.analyzer.analyze(
             result.body, final_url, encoding=result.charset, options=claim.options
         )
         if analysis.rejection is not None:
@@ -231,12 +239,31 @@ class Worker:
             quality=analysis.quality,
             fidelity=analysis.fidelity.as_dict(),
         )
-        children = self._children(claim.id, claim.depth, claim.order_key, links, claim)
+        children = self._unseen(
+            claim.job_id, self._children(claim.id, claim.depth, claim.order_key, links, claim)
+        )
         write = await self.store.complete_page(claim, outcome, children)
         if write.written:
             self.metrics.pages.labels("completed").inc()
+            self._remember(claim.job_id, children)
         log.debug("job %s: page %s done (%d links)", claim.job_id, claim.url, len(links))
         await self._publish(claim.job_id, write, claim)
+
+    def _unseen(self, job_id: str, children: list[NewPage]) -> list[NewPage]:
+        seen = self._seen.get(job_id)
+        if not seen:
+            return children
+        return [c for c in children if seen.get(c.url_hash, c.depth + 1) > c.depth]
+
+    def _remember(self, job_id: str, children: list[NewPage]) -> None:
+        seen = self._seen.get(job_id)
+        if seen is None:
+            if len(self._seen) >= SEEN_JOBS:
+                self._seen.pop(next(iter(self._seen)))
+            seen = self._seen[job_id] = {}
+        for child in children:
+            if seen.get(child.url_hash, child.depth + 1) > child.depth:
+                seen[child.url_hash] = child.depth
 
     def _children(
         self,
@@ -384,9 +411,10 @@ async def running_worker(
     queue: Queue,
     settings: Settings,
     metrics: Metrics | None = None,
+    analyzer: Analyzer | None = None,
 ) -> AsyncIterator[Worker]:
     """Consume ``queue`` with a new worker and its sweeper; on exit stop and release leases."""
-    worker = Worker(store, fetcher, queue, settings, metrics)
+    worker = Worker(store, fetcher, queue, settings, metrics, analyzer)
     await queue.start(worker.handle)
     sweeper = asyncio.create_task(worker.sweep_forever(), name="docspasta-sweeper")
     try:

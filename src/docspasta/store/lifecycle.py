@@ -77,6 +77,7 @@ class LifecycleStore(JobPageStore):
     ) -> bool:
         """``finalizing -> terminal`` by the lease holder only. False if the lease was lost."""
         now = utcnow()
+        self._running_jobs.pop(job_id, None)
         async with self._write() as conn:
             result = await conn.execute(
                 update(crawling_jobs)

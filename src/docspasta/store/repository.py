@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Self
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +40,8 @@ from docspasta.store.engine import Engines, create_engines, upgrade
 from docspasta.store.records import JobRecord, NewPage, PageClaim, PageOutcome, PageRecord
 from docspasta.store.schema import crawled_pages, crawling_jobs, page_content_chunks, utcnow
 
+#: How many running jobs' static data (URL, options, robots.txt) a store instance keeps.
+RUNNING_JOB_CACHE = 256
 #: Markdown is stored in chunks of at most this many characters, split at line ends.
 CHUNK_CHARS = 256 * 1024
 
@@ -75,6 +77,9 @@ class JobPageStore:
 
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
+        #: Running jobs as first claimed: a page claim needs the job's URL, options and
+        #: robots.txt, which never change once the job runs.
+        self._running_jobs: dict[str, JobRecord] = {}
 
     @classmethod
     async def open(cls, database_url: str, *, migrate: bool = True) -> Self:
@@ -208,6 +213,7 @@ class JobPageStore:
             )
             .returning(_J.id)
         )
+        self._running_jobs.pop(job_id, None)
         if result.first() is None:
             return False
         await self._skip_open_pages(conn, job_id, "the job ended before this page was processed")
@@ -313,8 +319,13 @@ class JobPageStore:
             )
             if row is None:
                 return None
-            job = await self._job(conn, job_id)
-        assert job is not None
+            job = self._running_jobs.get(job_id)
+            if job is None:
+                job = await self._job(conn, job_id)
+                assert job is not None
+                if len(self._running_jobs) >= RUNNING_JOB_CACHE:
+                    self._running_jobs.pop(next(iter(self._running_jobs)))
+                self._running_jobs[job_id] = job
         return PageClaim(
             id=row["id"],
             job_id=job_id,
@@ -349,7 +360,11 @@ class JobPageStore:
         """Store a processed page, its content, the job's counters and its new pages at once."""
         try:
             async with self._write() as conn:
-                duplicate_of = await self._duplicate_of(conn, claim, outcome.final_url_hash)
+                duplicate_of = (
+                    await self._duplicate_of(conn, claim, outcome.final_url_hash)
+                    if outcome.final_url != claim.url
+                    else None  # a race is still caught by the unique final-URL key
+                )
                 if duplicate_of is not None:
                     return await self._end_page_in(
                         conn,
@@ -482,7 +497,8 @@ class JobPageStore:
         return inserted, reexpand
 
     async def _write_chunks(self, conn: AsyncConnection, page_id: int, markdown: str) -> None:
-        await conn.execute(delete(page_content_chunks).where(_C.page_id == page_id))
+        # No DELETE first: chunks are written only in the transaction that completes the page,
+        # and a completed page is never claimed again, so none can exist yet.
         now = utcnow()
         await conn.execute(
             insert(page_content_chunks),
