@@ -4,10 +4,11 @@ Parsing and converting a large docs page takes milliseconds of pure CPU; run on 
 it would stall fetches, database writes and progress streams. ``Analyzer`` runs
 ``core.page.analyze_page`` in worker processes:
 
-- started with ``forkserver`` (never ``fork``: the event loop and database threads exist by
-  then), the page modules preloaded so each worker starts warm;
-- every worker asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``), and the
-  forkserver exits when this process does, so a SIGKILLed crawl leaves no orphans;
+- started with ``spawn`` (never ``fork``: the event loop and database threads exist by then;
+  not ``forkserver`` either: CPython hands the forkserver's liveness pipe to every child, so
+  pool workers and the forkserver keep each other alive after this process is SIGKILLed);
+- every worker is this process's child and asks the kernel to kill it when its parent dies
+  (``PR_SET_PDEATHSIG``), so a SIGKILLed crawl leaves no orphans (tested);
 - a broken pool (a worker killed, out of memory) is replaced and the page analysed again once.
 
 ``processes=0`` analyses in the calling thread (tests, tiny crawls).
@@ -19,6 +20,7 @@ import asyncio
 import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -34,11 +36,13 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Pool initializer: SIGKILL this worker when its parent process goes away."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
     # Ctrl-C goes to the whole process group; the parent decides, workers just finish.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -67,10 +71,12 @@ class Analyzer:
         self.close()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["docspasta.core.page", "docspasta.core.tokens"])
+        context = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(
-            max_workers=self.processes, mp_context=context, initializer=_die_with_parent
+            max_workers=self.processes,
+            mp_context=context,
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
         )
 
     def close(self) -> None:
