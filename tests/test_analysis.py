@@ -3,6 +3,7 @@ orphans when the crawl process is SIGKILLed."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -43,7 +44,7 @@ async def test_a_killed_pool_worker_is_replaced() -> None:
         )
         [pid] = analyzer.worker_pids()
         os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
         again = await analyzer.analyze(
             html, "http://d.test/intro.html", encoding=None, options=OPTIONS
         )
