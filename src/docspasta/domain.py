@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
@@ -84,6 +84,10 @@ class PageStatus(StrEnum):
         return self in (PageStatus.PENDING, PageStatus.PROCESSING)
 
 
+#: The tiktoken encodings token counts can use (docspasta.core.tokens builds them offline).
+TokenEncoding = Literal["o200k_base", "cl100k_base"]
+
+
 class CrawlOptions(BaseModel):
     """What a crawl does. One validated, immutable object, passed down whole.
 
@@ -132,6 +136,10 @@ class CrawlOptions(BaseModel):
             "150 words score 100) is below this; 0 keeps every page with text.",
         ),
     ] = 0
+    token_encoding: Annotated[
+        TokenEncoding,
+        Field(description="tiktoken encoding of the token counts (o200k_base: GPT-4o and later)."),
+    ] = "o200k_base"
 
     @field_validator("include_selectors", "exclude_selectors")
     @classmethod

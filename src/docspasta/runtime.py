@@ -30,7 +30,9 @@ ProgressCallback = Callable[[ProgressSnapshot], None]
 
 def fetch_config(settings: Settings) -> FetchConfig:
     return FetchConfig(
-        allow_private_hosts=settings.allow_private_hosts, user_agent=settings.user_agent
+        allow_private_hosts=settings.allow_private_hosts,
+        user_agent=settings.user_agent,
+        max_retry_after=settings.max_retry_after_seconds,
     )
 
 

@@ -18,11 +18,12 @@ import logging
 import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from urllib.parse import urlsplit
 
 from docspasta.analysis import Analyzer
-from docspasta.core.assemble import SectionPage, encode_order_key, iter_document, order_keys
+from docspasta.core.assemble import SectionPage, encode_order_key
+from docspasta.core.nav import reading_order
 from docspasta.core.policy import DENY_ALL_ROBOTS, LinkPolicy, is_page_link
+from docspasta.core.renderings import document_title, render_markdown
 from docspasta.core.urls import normalize_url, url_hash
 from docspasta.discovery import Discoverer, crawl_politeness, private_headers
 from docspasta.domain import CrawlOptions, JobStatus, PageStatus, Task, TaskKind
@@ -238,6 +239,7 @@ class Worker:
             generator=analysis.generator,
             quality=analysis.quality,
             fidelity=analysis.fidelity.as_dict(),
+            nav=analysis.nav.record(links),
         )
         children = self._unseen(
             claim.job_id, self._children(claim.id, claim.depth, claim.order_key, links, claim)
@@ -325,10 +327,9 @@ class Worker:
         if not completed:
             status, message = JobStatus.FAILED, "no page could be converted"
         else:
-            title = job.title or urlsplit(job.url).netloc
-            toc = [p.title or p.url for p in completed]
-            sections = [section async for section in self._sections(job_id)]
-            markdown = "".join(iter_document(title, job.url, sections, toc=toc))
+            # The markdown rendering (cross-page boilerplate removed), as the doors render it.
+            title = document_title(job.title, job.url)
+            markdown = render_markdown(title, job.url, await self.store.render_pages(job_id))
             failed = job.pages_failed
             status = JobStatus.PARTIAL_SUCCESS if failed else JobStatus.COMPLETED
             message = f"{failed} page(s) failed" if failed else None
@@ -384,20 +385,31 @@ def retry_delay(attempts: int, retry_after: float | None = None) -> float:
 
 
 def document_order(pages: Sequence[PageRecord]) -> dict[int, str]:
-    """Final order keys: the smallest (parent key + link position) path from the start page.
+    """Final order keys: the site's own reading order where it can be read, else link order.
 
-    A pure function of the stored pages and their links (contract 7); pages not reachable from
-    the start page through stored links sort after the others, by their discovery key.
+    :func:`docspasta.core.nav.reading_order` over the stored links, navigation lists and
+    ``rel=next`` links: a page's navigation entries rank before its other links, and a ``rel=next``
+    chain from the start page orders its pages. A pure function of the stored pages (contract 7);
+    pages reached in neither way sort after the others, by their discovery key.
     """
     by_hash = {p.url_hash: p for p in pages}
     root = next((p for p in pages if p.order_key == "" and p.depth == 0), None)
     keys: dict[int, str] = {}
     if root is not None:
         edges = {p.url_hash: [url_hash(link) for link in p.links] for p in pages}
-        for node, key in order_keys(root.url_hash, edges).items():
-            page = by_hash.get(node)
-            if page is not None:
-                keys[page.id] = encode_order_key(key)
+        tocs: dict[str, list[str]] = {}
+        nexts: dict[str, str] = {}
+        for page in pages:
+            nav = page.nav or {}
+            toc = [edges[page.url_hash][i] for i in nav.get("toc", ()) if i < len(page.links)]
+            if toc:
+                tocs[page.url_hash] = toc
+            following = normalize_url(nav["next"]) if nav.get("next") else None
+            if following is not None:
+                nexts[page.url_hash] = url_hash(following)
+        order = reading_order(root.url_hash, list(by_hash), edges, tocs, nexts)
+        for rank, node in enumerate(order):
+            keys[by_hash[node].id] = encode_order_key((rank,))
     for page in pages:
         # Digits only: text order must not depend on a database collation.
         keys.setdefault(page.id, UNREACHABLE_KEY_PREFIX + page.order_key)

@@ -26,10 +26,11 @@ class Service:
 
 
 async def start_service(
-    settings: Settings, *, local_workers: int = 1
+    settings: Settings, *, local_workers: int = 1, port: int = 0
 ) -> tuple[Service, asyncio.Task[None]]:
+    """A server on 127.0.0.1; ``port`` 0 lets the OS choose (a restart then moves it)."""
     server = build_server(
-        settings, host="127.0.0.1", port=0, local_workers=local_workers, configure_logging=False
+        settings, host="127.0.0.1", port=port, local_workers=local_workers, configure_logging=False
     )
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(20):

@@ -220,3 +220,16 @@ def test_a_page_with_several_h1_keeps_its_hierarchy_under_the_section() -> None:
     assert demote_headings(markdown, "Curses") == (
         "Intro.\n\n#### Functions\n\n### Textpad\n\n#### Objects\n"
     )
+
+
+def test_a_page_without_h1_loses_its_top_heading_equal_to_the_title() -> None:
+    from docspasta.core.assemble import demote_headings
+
+    docbook = "## 25.1. Routine Vacuuming\n\nText.\n\n### 25.1.1. Basics\n\nMore.\n"
+    assert demote_headings(docbook, "25.1. Routine Vacuuming") == (
+        "Text.\n\n### 25.1.1. Basics\n\nMore.\n"
+    )
+    other = "## Setup\n\nText.\n\n### Details\n"
+    assert demote_headings(other, "Guide") == "### Setup\n\nText.\n\n#### Details\n"
+    nested = "### Deep first\n\n## Top later\n"
+    assert demote_headings(nested, "Deep first") == "#### Deep first\n\n### Top later\n"

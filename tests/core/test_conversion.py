@@ -166,3 +166,22 @@ def test_fidelity_counts_content_and_markdown() -> None:
     assert (fidelity.headings_html, fidelity.headings_markdown) == (2, 2)
     assert (fidelity.links_html, fidelity.links_markdown) == (2, 2)
     assert fidelity.losses() == ()
+
+
+def test_sphinx_highlight_default_is_the_language_pygments_used() -> None:
+    from docspasta.core.page import analyze_page
+
+    def block(pre: str) -> str:
+        html = (
+            "<html><head><meta name='generator' content='Sphinx'></head><body>"
+            f"<div class='body' role='main'><h1>T</h1><p>Some words here.</p>"
+            f"<div class='highlight-default notranslate'><div class='highlight'>{pre}</div></div>"
+            "</div></body></html>"
+        )
+        return analyze_page(html, "https://d.example/t.html").markdown
+
+    lexed = "<pre><span></span><span class='kn'>import</span> <span class='nn'>os</span>\n</pre>"
+    session = "<pre><span class='gp'>&gt;&gt;&gt; </span><span class='mi'>1</span>\n</pre>"
+    assert "```python\nimport os\n```" in block(lexed)
+    assert "```pycon\n>>> 1\n```" in block(session)
+    assert "```\nplain text\n```" in block("<pre>plain text\n</pre>")

@@ -29,7 +29,7 @@ async def test_migrated_schema_matches_the_declared_one(database_url: str) -> No
         await engines.dispose()
 
 
-REVISIONS = ["0001", "0002", "0003"]
+REVISIONS = ["0001", "0002", "0003", "0004"]
 
 
 async def _trigger_fires(engines: object, job_id: str) -> int:

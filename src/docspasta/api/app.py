@@ -11,15 +11,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from docspasta import __version__
+from docspasta.analysis import Analyzer
 from docspasta.api.auth import Authenticator
 from docspasta.api.errors import install_error_handlers
 from docspasta.api.hub import StreamHub
+from docspasta.api.pages_routes import router as pages_router
 from docspasta.api.routes import router
 from docspasta.api.state import AppState, State
+from docspasta.api.webpage import install_web_page
 from docspasta.fetch import FetchConfig, Fetcher, FetchResult
 from docspasta.metrics import Metrics
 from docspasta.queue.local import LocalQueue
@@ -91,8 +94,11 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
                     MeasuredFetcher(fetch_config(settings), metrics)
                 )
                 if local_workers > 0:
+                    analyzer = await stack.enter_async_context(
+                        Analyzer(settings.analysis_processes)
+                    )
                     worker = await stack.enter_async_context(
-                        running_worker(store, fetcher, queue, settings, metrics)
+                        running_worker(store, fetcher, queue, settings, metrics, analyzer)
                     )
                     await worker.sweep(older_than=0.0)  # resume whatever a restart interrupted
                 app.state.docspasta = AppState(settings, store, queue, hub, metrics, auth)
@@ -111,6 +117,7 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(pages_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(state: State) -> JSONResponse:
@@ -123,8 +130,6 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
         """Prometheus metrics for the operator (no per-user labels)."""
         return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    install_web_page(app)
 
     return app

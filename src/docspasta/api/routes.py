@@ -3,6 +3,7 @@ SQL lives in the store."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import math
 import re
@@ -28,6 +29,7 @@ from docspasta.api.models import (
     job_links,
 )
 from docspasta.api.state import Caller, OwnedJob, State
+from docspasta.core.renderings import MEDIA_TYPES, SUFFIXES, document_title, render
 from docspasta.domain import CrawlOptions
 from docspasta.runtime import validate_request
 from docspasta.store import JobRecord
@@ -159,14 +161,21 @@ def _filename(job: JobRecord) -> str:
 @router.get(
     "/jobs/{job_id}/markdown",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/markdown": {}}}, **JSON_ERRORS},
+    responses={
+        200: {
+            "content": {"text/markdown": {}, "text/plain": {}, "application/x-ndjson": {}},
+        },
+        **JSON_ERRORS,
+    },
 )
 async def get_markdown(
     job: OwnedJob,
     state: State,
-    format: Annotated[Literal["markdown"], Query()] = "markdown",
+    format: Annotated[Literal["markdown", "llms-txt", "llms-full", "jsonl"], Query()] = "markdown",
 ) -> Response:
-    """The document as a download."""
+    """The document as a download; ``?format=`` gives another rendering of the same pages:
+    ``llms-txt`` (an index per llmstxt.org), ``llms-full`` (full text), ``jsonl`` (one JSON
+    object per page: url, title, markdown, tokens, order, fidelity)."""
     markdown = await state.store.final_markdown(job.id)
     if markdown is None:
         message = (
@@ -175,10 +184,17 @@ async def get_markdown(
             else f"the job ended {job.status.value} without a document"
         )
         raise ApiError(409, "conflict", message)
+    if format != "markdown":
+        pages = await state.store.render_pages(job.id)
+        title = document_title(job.title, job.url)
+        encoding = job.options.token_encoding
+        rendered = await asyncio.to_thread(render, format, title, job.url, pages, encoding=encoding)
+        markdown = rendered.text
+    filename = _filename(job).removesuffix(".md") + SUFFIXES[format]
     return Response(
         markdown,
-        media_type="text/markdown; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(job)}"'},
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -34,8 +34,12 @@ from docspasta.cli.discoveryflags import (
     discovery_options,
 )
 from docspasta.cli.map import map_command
+from docspasta.cli.mcp_command import mcp_command
+from docspasta.cli.output import check_output, render_job, write_rendering
 from docspasta.cli.progress import CrawlProgress
-from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions, JobStatus
+from docspasta.core.renderings import Format, Rendering
+from docspasta.core.tokens import DEFAULT_ENCODING
+from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions, JobStatus, TokenEncoding
 from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError, JobNotFoundError
 from docspasta.runtime import JobRun, create_job, open_store, run_job
 from docspasta.settings import Settings
@@ -64,6 +68,34 @@ DbOption = Annotated[
         envvar="DOCSPASTA_DATABASE_URL",
         help="Database URL (default: an SQLite file in your data directory).",
         show_default=False,
+    ),
+]
+
+
+FormatFlag = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        "-f",
+        help="markdown (one document), llms-txt (an index), llms-full, jsonl (one object per "
+        "page) or dir (one .md per page + manifest.json in the -o directory).",
+    ),
+]
+MaxTokensFlag = Annotated[
+    int | None,
+    typer.Option(
+        "--max-tokens",
+        min=64,
+        help="Split the markdown document into parts of at most N tokens, written beside -o "
+        "FILE, which becomes their index.",
+        show_default=False,
+    ),
+]
+TokenEncodingFlag = Annotated[
+    TokenEncoding,
+    typer.Option(
+        "--token-encoding",
+        help="tiktoken encoding of the token counts.",
     ),
 ]
 
@@ -130,6 +162,9 @@ def crawl(
     quality_threshold: Annotated[
         int, typer.Option(help="Leave out pages scoring below this (0-100; 0 keeps all).")
     ] = 0,
+    format: FormatFlag = "markdown",
+    max_tokens: MaxTokensFlag = None,
+    token_encoding: TokenEncodingFlag = DEFAULT_ENCODING,
     allow_private_host: Annotated[
         list[str] | None,
         typer.Option(
@@ -158,6 +193,7 @@ def crawl(
             include_selectors=tuple(include_selector or ()),
             exclude_selectors=tuple(exclude_selector or ()),
             quality_threshold=quality_threshold,
+            token_encoding=token_encoding,
             **discovery_options(
                 no_sitemaps=no_sitemaps,
                 no_llms_txt=no_llms_txt,
@@ -174,13 +210,26 @@ def crawl(
         _fail(_options_error(exc))
     except InvalidOptionError as exc:
         _fail(exc)
+    try:
+        check_output(format, max_tokens, output)
+    except InvalidOptionError as exc:
+        _fail(exc)
     settings = _settings(db, allow_private_host)
     started = time.monotonic()
     show_progress = not quiet and stderr.is_terminal
     job_ref: list[str] = []
+    rendering: list[Rendering] = []
     try:
         run = asyncio.run(
-            _crawl(url, resume, options, settings, job_ref, show_progress=show_progress)
+            _crawl(
+                url,
+                resume,
+                options,
+                settings,
+                job_ref,
+                show_progress=show_progress,
+                render_as=(format, max_tokens, output, rendering),
+            )
         )
     except DocspastaError as exc:
         _fail(exc)
@@ -195,7 +244,7 @@ def crawl(
             command += ["--db", db]
         stderr.print("  " + shlex.join(command), highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _finish(run, output, time.monotonic() - started)
+    _finish(run, output, time.monotonic() - started, rendering[0] if rendering else None)
 
 
 async def _crawl(
@@ -206,6 +255,7 @@ async def _crawl(
     job_ref: list[str],
     *,
     show_progress: bool,
+    render_as: tuple[Format, int | None, Path | None, list[Rendering]] | None = None,
 ) -> JobRun:
     async with open_store(settings) as store:
         if resume is not None:
@@ -215,15 +265,33 @@ async def _crawl(
             job_id = await create_job(store, url, options, settings)
         job_ref.append(job_id)
         with CrawlProgress(stderr, url or resume or "", enabled=show_progress) as bar:
-            return await run_job(store, job_id, settings, on_progress=bar.update)
+            run = await run_job(store, job_id, settings, on_progress=bar.update)
+        if render_as is not None and run.markdown is not None:
+            format, max_tokens, output, into = render_as
+            if format != "markdown" or max_tokens is not None:
+                stem = output.stem if output is not None else "document"
+                into.append(await render_job(store, run.job, format, max_tokens, stem))
+        return run
 
 
-def _finish(run: JobRun, output: Path | None, seconds: float) -> None:
+def _finish(
+    run: JobRun, output: Path | None, seconds: float, rendering: Rendering | None = None
+) -> None:
     job = run.job
     if job.status is JobStatus.FAILED or run.markdown is None:
         _fail(JobFailedError(job.id, job.status_message or job.status.value), code=EXIT_FAILED)
     assert run.markdown is not None
-    if output is None:
+    if rendering is not None and output is not None:
+        try:
+            written = write_rendering(rendering, output)
+        except InvalidOptionError as exc:
+            _fail(exc)
+        where = f"{output} ({len(written)} files)" if len(written) > 1 else str(output)
+    elif rendering is not None:
+        sys.stdout.write(rendering.text)
+        sys.stdout.flush()
+        where = "stdout"
+    elif output is None:
         sys.stdout.write(run.markdown)
         sys.stdout.flush()
         where = "stdout"
@@ -337,6 +405,7 @@ app.add_typer(service.jobs_app, name="jobs")
 
 
 app.command("map")(map_command)
+app.command("mcp")(mcp_command)
 
 
 def main() -> None:

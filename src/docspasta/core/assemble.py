@@ -153,13 +153,15 @@ def _heading_text(rest: str) -> str:
     return plain_heading_text(_CLOSING_HASHES.sub("", rest))
 
 
-def demote_headings(markdown: str, title: str) -> str:
-    """Drop a first H1 equal to ``title``; nest every other ATX heading under the section.
+def demote_headings(markdown: str, title: str, *, shift: int | None = None) -> str:
+    """Drop a first H1 equal to ``title`` (or, in a page without H1, a first heading of the
+    page's top level equal to it); nest every other ATX heading under the section.
 
     The section heading is ``##``, so the page's remaining headings move one level deeper, or
     two when the page still has an H1 (a page with several top-level parts): their hierarchy is
     kept and nothing lands at the section's level. Comparison ignores case, whitespace and inline
     markup. Headings stop at ``######``; lines inside fenced code blocks are never touched.
+    ``shift`` fixes the number of levels instead (0: only drop the H1 equal to ``title``).
     """
     lines = markdown.split("\n")
     wanted = plain_heading_text(title)
@@ -170,11 +172,16 @@ def demote_headings(markdown: str, title: str) -> str:
             indent, hashes, rest = match.groups()
             headings.append((index, indent, hashes, rest))
     drop: int | None = None
-    first_h1 = next((h for h in headings if len(h[2]) == 1), None)
-    if first_h1 is not None and _heading_text(first_h1[3]) == wanted:
-        drop = first_h1[0]
-    shift = 2 if any(len(h[2]) == 1 and h[0] != drop for h in headings) else 1
-    for index, indent, hashes, rest in headings:
+    top = next((h for h in headings if len(h[2]) == 1), None)
+    if top is None and headings and len(headings[0][2]) == min(len(h[2]) for h in headings):
+        top = headings[0]  # no H1 (DocBook pages start at H2): the page's first, top heading
+    if top is not None and _heading_text(top[3]) == wanted:
+        drop = top[0]
+    if shift is None and drop is not None and top is not None and len(top[2]) > 1:
+        shift = max(0, 2 - len(top[2]))  # what was under the dropped title lands at ###
+    if shift is None:
+        shift = 2 if any(len(h[2]) == 1 and h[0] != drop for h in headings) else 1
+    for index, indent, hashes, rest in headings if shift else ():
         lines[index] = f"{indent}{'#' * min(len(hashes) + shift, 6)}{rest}"
     if drop is None:
         return "\n".join(lines)

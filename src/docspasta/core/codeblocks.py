@@ -22,7 +22,7 @@ import re
 from selectolax.lexbor import LexborNode
 
 _LANGUAGE_CLASS = re.compile(r"^(?:language|lang|highlight|brush)-([\w+#.-]+)$", re.IGNORECASE)
-#: Class names that say "no language" (Sphinx's ``highlight-default`` is the project default).
+#: Class names that say "no language" (Sphinx's ``highlight-default``: see ``_sphinx_default``).
 _NOT_A_LANGUAGE = frozenset(
     {"default", "none", "plain", "plaintext", "nohighlight", "text", "txt", "output", "raw"}
 )
@@ -117,8 +117,20 @@ def code_language(pre: LexborNode, container: LexborNode) -> str | None:
         language = _language_from(node, bare=index < 2)
         if language is not None or has_declaration:
             return language
+        if "highlight-default" in _classes(node):
+            return _sphinx_default(pre)
         if any(_LANGUAGE_CLASS.match(token) for token in _classes(node)):
-            return None  # highlight-default: declared as "no language"
+            return None  # highlight-none, language-text...: declared as "no language"
+    return None
+
+
+def _sphinx_default(pre: LexborNode) -> str | None:
+    """Sphinx's ``highlight-default``: Python 3, or a console session when it starts with a
+    prompt, as Pygments lexed it (token spans); none when Sphinx fell back to plain text."""
+    if pre.css_first("span.gp") is not None:
+        return "pycon"
+    if pre.css_first("span.k, span.kn, span.n, span.nb, span.nf, span.nc, span.s2, span.mi"):
+        return "python"
     return None
 
 

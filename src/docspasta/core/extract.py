@@ -54,7 +54,8 @@ BOILERPLATE_SELECTORS: tuple[str, ...] = (
     "template",
     "svg",
     "nav",
-    "aside",
+    # docutils writes footnotes and topics as <aside>: content, not a sidebar
+    "aside:not(.footnote):not(.footnote-list):not(.topic)",
     "form",
     "button",
     "select",

@@ -43,27 +43,37 @@ def _options(base_url: str) -> ConversionOptions:
     )
 
 
-def code_fence_mask(lines: Sequence[str]) -> list[bool]:
-    """For each line, whether it belongs to a fenced code block (its fences included).
+def code_fence_spans(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """The fenced code blocks of ``lines``: (first line, line after the closing fence).
 
     Follows CommonMark: a fence is 3+ backticks or tildes; it is closed by a line of the same
     character, at least as long, with nothing else on it. Fences nested in list items (indented)
     and block quotes (``> `` prefixes) count too, as html-to-markdown writes them there. An
     unclosed fence runs to the end.
     """
-    mask: list[bool] = []
+    spans: list[tuple[int, int]] = []
     fence: str | None = None
-    for line in lines:
+    start = 0
+    for index, line in enumerate(lines):
         if fence is None:
             match = _FENCE_OPEN.match(line)
             if match and not (match.group(1)[0] == "`" and "`" in line[match.end() :]):
-                fence = match.group(1)
-            mask.append(fence is not None)
+                fence, start = match.group(1), index
             continue
-        mask.append(True)
         stripped = _QUOTE_PREFIX.sub("", line).strip()
         if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
             fence = None
+            spans.append((start, index + 1))
+    if fence is not None:
+        spans.append((start, len(lines)))
+    return spans
+
+
+def code_fence_mask(lines: Sequence[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (its fences included)."""
+    mask = [False] * len(lines)
+    for start, end in code_fence_spans(lines):
+        mask[start:end] = [True] * (end - start)
     return mask
 
 

@@ -18,6 +18,7 @@ from docspasta.core.extract import clean_content, find_main_content, page_title
 from docspasta.core.fidelity import Fidelity, count_html, measure
 from docspasta.core.generators import detect_generator
 from docspasta.core.markdown import convert_node, prepare_content
+from docspasta.core.nav import Nav, read_nav
 from docspasta.core.quality import page_signals, quality_score, rejection
 from docspasta.core.structures import rescue_structures
 from docspasta.core.tokens import count_tokens, count_words
@@ -39,7 +40,8 @@ class PageAnalysis:
     ``links`` are absolute, normalised, deduplicated (first position kept), in document order,
     without the page's own URL and NOT filtered by scope. ``rejection`` is ``None`` for a page
     that belongs in the document, else why it does not (a soft 404, a login wall…: the page
-    is then skipped with that reason; its links are still given). ``quality`` is the 0-100
+    is then skipped with that reason; its links are still given). ``nav`` is the page's own
+    navigation tree and ``rel=next`` link (:mod:`docspasta.core.nav`). ``quality`` is the 0-100
     score compared with the ``quality_threshold`` option; ``generator`` the docs generator
     detected (``generic`` when none).
     """
@@ -53,6 +55,7 @@ class PageAnalysis:
     rejection: str | None = None
     quality: int = 0
     fidelity: Fidelity = field(default_factory=Fidelity)
+    nav: Nav = field(default_factory=Nav)
 
 
 def _codec(name: str | None) -> str | None:
@@ -127,6 +130,7 @@ def analyze_page(
     head_title = document_title.text(strip=True) if document_title is not None else ""
 
     generator = detect_generator(tree)
+    nav = read_nav(tree, generator.name, base_url)
     content = find_main_content(tree, generator, options.include_selectors)
     markdown, words, link_words, fidelity, content_text = "", 0, 0, Fidelity(), ""
     if content is not None:
@@ -157,9 +161,10 @@ def analyze_page(
         markdown=markdown,
         links=links,
         word_count=words,
-        token_count=count_tokens(markdown),
+        token_count=count_tokens(markdown, options.token_encoding),
         generator=generator.name,
         rejection=verdict,
         quality=score,
         fidelity=fidelity,
+        nav=nav,
     )

@@ -121,6 +121,9 @@ class FetchConfig:
     max_redirects: int = 10
     max_connections: int = 32
     extra_headers: tuple[tuple[str, str], ...] = ()
+    max_retry_after: float = MAX_RETRY_AFTER
+    """A 429/503 Retry-After up to this pauses the host; a longer one pauses nothing (the
+    crawler gives that page up rather than stall every page of the host)."""
     resolver: Resolver | None = None
     network_backend: httpcore2.AsyncNetworkBackend | None = None
 
@@ -422,8 +425,8 @@ class Fetcher:
             spent = time.monotonic() - started
         if response.status_code in _RETRY_AFTER_STATUSES:
             delay = parse_retry_after(response.headers.get("retry-after"))
-            if delay is not None:
-                self._throttle.pause(host_key, min(delay, MAX_RETRY_AFTER))
+            if delay is not None and delay <= self._config.max_retry_after:
+                self._throttle.pause(host_key, delay)
         return response, body, location if redirected else None, spent
 
     async def _follow(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import RowMapping
 
@@ -121,6 +122,8 @@ class PageOutcome:
     quality: int | None = None
     fidelity: Mapping[str, int] | None = None
     """Counts of code blocks, table rows, headings and links in the HTML vs the markdown."""
+    nav: Mapping[str, Any] | None = None
+    """The page's navigation: ``toc`` (positions in ``links``) and ``next`` (a URL or None)."""
 
 
 @dataclass(frozen=True)
@@ -141,3 +144,4 @@ class PageRecord:
     generator: str | None = None
     quality: int | None = None
     fidelity: Mapping[str, int] | None = None
+    nav: Mapping[str, Any] | None = None

@@ -387,6 +387,7 @@ class JobPageStore:
                     generator=outcome.generator,
                     quality=outcome.quality,
                     fidelity=dict(outcome.fidelity) if outcome.fidelity is not None else None,
+                    nav=dict(outcome.nav) if outcome.nav is not None else None,
                     error=None,
                 )
                 if not written:
@@ -602,6 +603,7 @@ class JobPageStore:
                 generator=r["generator"],
                 quality=r["quality"],
                 fidelity=r["fidelity"],
+                nav=r["nav"],
             )
             for r in (await conn.execute(query)).mappings()
         ]

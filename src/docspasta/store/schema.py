@@ -125,6 +125,7 @@ crawled_pages = Table(
     Column("generator", String(32)),
     Column("quality", Integer),
     Column("fidelity", JSONType),
+    Column("nav", JSONType),
     UniqueConstraint("job_id", "url_hash"),
     UniqueConstraint("job_id", "final_url_hash"),
     Index(None, "job_id", "status"),

@@ -12,18 +12,21 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from docspasta.core.renderings import RenderPage
 from docspasta.domain import JobStatus, PageStatus
 from docspasta.store.lifecycle import LifecycleStore
 from docspasta.store.records import JobRecord, PageRecord
-from docspasta.store.repository import _J, _OPEN, _P, _TERMINAL
+from docspasta.store.repository import _C, _J, _OPEN, _P, _TERMINAL
 from docspasta.store.schema import (
     api_keys,
     app_secrets,
     crawling_jobs,
+    page_content_chunks,
     users,
     utcnow,
 )
@@ -153,6 +156,31 @@ class Store(LifecycleStore):
             )
             return list(rows.scalars().all())
 
+    async def render_pages(self, job_id: str, user_id: str | None = None) -> list[RenderPage]:
+        """The completed pages in document order with their whole markdown, for the renderings
+        (:mod:`docspasta.core.renderings`). Empty for another user's job."""
+        query = (
+            select(_P.id, _P.url, _P.title, _P.fidelity, _C.content)
+            .join(page_content_chunks, _C.page_id == _P.id)
+            .where(_P.job_id == job_id, _P.status == PageStatus.COMPLETED.value)
+            .order_by(_P.order_key, _P.id, _C.chunk_index)
+        )
+        pages: list[RenderPage] = []
+        parts: list[str] = []
+        current: Any = None
+        async with self._read() as conn:
+            if user_id is not None and await self._job(conn, job_id, user_id) is None:
+                return []
+            for row in await conn.execute(query):
+                if current is not None and current.id != row.id:
+                    pages.append(_render_page(current, parts))
+                    parts = []
+                current = row
+                parts.append(row.content)
+        if current is not None:
+            pages.append(_render_page(current, parts))
+        return pages
+
     async def page_counts(self, job_id: str) -> dict[PageStatus, int]:
         async with self._read() as conn:
             rows = await conn.execute(
@@ -259,6 +287,12 @@ class Store(LifecycleStore):
         except IntegrityError:
             pass  # another node created it first: use theirs
         return await self.secret(name)
+
+
+def _render_page(row: Any, parts: list[str]) -> RenderPage:
+    return RenderPage(
+        url=row.url, title=row.title or row.url, markdown="".join(parts), fidelity=row.fidelity
+    )
 
 
 __all__ = ["ACTIVE_STATUSES", "Store", "UserRecord", "hash_key"]

@@ -1,0 +1,74 @@
+"""``docspasta crawl --format/--max-tokens``: render a finished job and write the files.
+
+``markdown``, ``llms-txt``, ``llms-full`` and ``jsonl`` are one file (``-o`` or stdout); ``dir``
+writes a directory (``-o DIR``: ``manifest.json`` and ``pages/*.md``); ``--max-tokens N`` writes
+the index to ``-o FILE`` and the parts beside it (``FILE-stem.part-001.md``...). Every file is
+written to a temporary name first and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from docspasta.core.renderings import Format, Rendering, document_title, render
+from docspasta.errors import InvalidOptionError
+from docspasta.store import JobRecord, Store
+
+
+def check_output(format: Format, max_tokens: int | None, output: Path | None) -> None:
+    """Refuse, before crawling, a combination of flags that cannot be written."""
+    if format == "dir" and output is None:
+        raise InvalidOptionError("--output", "--format dir writes a directory: give -o DIR")
+    if max_tokens is not None:
+        if format != "markdown":
+            raise InvalidOptionError("--max-tokens", "splits --format markdown only")
+        if output is None:
+            raise InvalidOptionError("--max-tokens", "writes several files: give -o FILE")
+
+
+async def render_job(
+    store: Store, job: JobRecord, format: Format, max_tokens: int | None, stem: str
+) -> Rendering:
+    """The rendering of a finished job's stored pages."""
+    pages = await store.render_pages(job.id)
+    title = document_title(job.title, job.url)
+    try:
+        return render(
+            format,
+            title,
+            job.url,
+            pages,
+            encoding=job.options.token_encoding,
+            max_tokens=max_tokens,
+            stem=stem,
+        )
+    except ValueError as exc:
+        raise InvalidOptionError("--max-tokens", str(exc)) from exc
+
+
+def write_file(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        raise InvalidOptionError("--output", f"cannot write {path}: {exc.strerror}") from exc
+
+
+def write_rendering(rendering: Rendering, output: Path) -> list[Path]:
+    """Write the rendering's files at ``output``; returns the paths written, the main one first."""
+    if rendering.format == "dir":
+        if output.exists() and not output.is_dir():
+            raise InvalidOptionError("--output", f"{output} exists and is not a directory")
+        paths = [output / file.path for file in rendering.files]
+        for path, file in zip(paths, rendering.files, strict=True):
+            write_file(path, file.content)
+        return paths
+    index, *parts = rendering.files
+    paths = [output, *(output.parent / file.path for file in parts)]
+    write_file(output, index.content)
+    for path, file in zip(paths[1:], parts, strict=True):
+        write_file(path, file.content)
+    return paths
