@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from platformdirs import user_data_path
 from pydantic import Field, field_validator
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     )
 
     # -- the service ------------------------------------------------------------------------
+    queue: Literal["local", "pgqueuer", "qstash"] = Field(
+        default="local",
+        description="Queue backend: in-process (local), PostgreSQL workers (pgqueuer) or "
+        "HTTP push to /api/v5/process (qstash).",
+    )
     max_active_jobs_per_user: int = Field(default=5, ge=1)
     max_jobs_per_minute: int = Field(default=20, ge=1)
     inline_markdown_bytes: int = Field(

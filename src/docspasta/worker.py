@@ -417,6 +417,20 @@ def document_order(pages: Sequence[PageRecord]) -> dict[int, str]:
 
 
 @contextlib.asynccontextmanager
+async def consuming(worker: Worker) -> AsyncIterator[Worker]:
+    """Let ``worker`` consume its queue, with the sweeper; on exit stop and release leases."""
+    await worker.queue.start(worker.handle)
+    sweeper = asyncio.create_task(worker.sweep_forever(), name="docspasta-sweeper")
+    try:
+        yield worker
+    finally:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
+        await worker.queue.stop()
+        await asyncio.shield(worker.store.release_leases(worker.worker_id))
+
+
+@contextlib.asynccontextmanager
 async def running_worker(
     store: Store,
     fetcher: Fetcher,
@@ -426,13 +440,5 @@ async def running_worker(
     analyzer: Analyzer | None = None,
 ) -> AsyncIterator[Worker]:
     """Consume ``queue`` with a new worker and its sweeper; on exit stop and release leases."""
-    worker = Worker(store, fetcher, queue, settings, metrics, analyzer)
-    await queue.start(worker.handle)
-    sweeper = asyncio.create_task(worker.sweep_forever(), name="docspasta-sweeper")
-    try:
+    async with consuming(Worker(store, fetcher, queue, settings, metrics, analyzer)) as worker:
         yield worker
-    finally:
-        sweeper.cancel()
-        await asyncio.gather(sweeper, return_exceptions=True)
-        await queue.stop()
-        await asyncio.shield(store.release_leases(worker.worker_id))

@@ -25,11 +25,11 @@ from docspasta.api.state import AppState, State
 from docspasta.api.webpage import install_web_page
 from docspasta.fetch import FetchConfig, Fetcher, FetchResult
 from docspasta.metrics import Metrics
-from docspasta.queue.local import LocalQueue
+from docspasta.queue import create_queue
 from docspasta.runtime import fetch_config
 from docspasta.settings import Settings, ensure_sqlite_directory
 from docspasta.store import Store, retention_cutoff
-from docspasta.worker import running_worker
+from docspasta.worker import Worker, consuming
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,9 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
         auth = Authenticator(
             store, secret, local_mode=local_mode, allow_anonymous=settings.allow_anonymous
         )
-        queue = LocalQueue(concurrency=max(1, local_workers) * settings.worker_concurrency)
+        queue = create_queue(
+            settings, concurrency=max(1, local_workers) * settings.worker_concurrency
+        )
         metrics.track_queue_depth(lambda: queue.depth)
         retention = asyncio.create_task(_retention(store, settings), name="docspasta-retention")
         try:
@@ -93,15 +95,15 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
                 fetcher = await stack.enter_async_context(
                     MeasuredFetcher(fetch_config(settings), metrics)
                 )
+                runs_tasks = local_workers > 0 or settings.queue == "qstash"
+                analyzer = await stack.enter_async_context(
+                    Analyzer(settings.analysis_processes if runs_tasks else 0)
+                )
+                worker = Worker(store, fetcher, queue, settings, metrics, analyzer)
                 if local_workers > 0:
-                    analyzer = await stack.enter_async_context(
-                        Analyzer(settings.analysis_processes)
-                    )
-                    worker = await stack.enter_async_context(
-                        running_worker(store, fetcher, queue, settings, metrics, analyzer)
-                    )
+                    await stack.enter_async_context(consuming(worker))
                     await worker.sweep(older_than=0.0)  # resume whatever a restart interrupted
-                app.state.docspasta = AppState(settings, store, queue, hub, metrics, auth)
+                app.state.docspasta = AppState(settings, store, queue, hub, metrics, auth, worker)
                 yield
                 await hub.close()
         finally:

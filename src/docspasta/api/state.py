@@ -14,6 +14,7 @@ from docspasta.metrics import Metrics
 from docspasta.queue import Queue
 from docspasta.settings import Settings
 from docspasta.store import JobRecord, Store
+from docspasta.worker import Worker
 
 
 @dataclass
@@ -24,6 +25,8 @@ class AppState:
     hub: StreamHub
     metrics: Metrics
     auth: Authenticator
+    worker: Worker
+    """Runs tasks in this process: for the local queue, and for pushed ones (/api/v5/process)."""
 
 
 def app_state(request: Request) -> AppState:

@@ -51,10 +51,14 @@ def serve(
     local_workers: int | None,
 ) -> None:
     """Start the V5 service under uvicorn."""
-    if queue != "local":
-        raise InvalidOptionError("--queue", f"unknown queue backend {queue!r} (available: local)")
-    workers = os.cpu_count() or 1 if local_workers is None else local_workers
-    if workers < 1:
+    if queue not in ("local", "pgqueuer", "qstash"):
+        raise InvalidOptionError(
+            "--queue", f"unknown queue backend {queue!r} (local, pgqueuer, qstash)"
+        )
+    settings = settings.model_copy(update={"queue": queue})
+    default_workers = (os.cpu_count() or 1) if queue == "local" else 0
+    workers = default_workers if local_workers is None else local_workers
+    if queue == "local" and workers < 1:
         raise InvalidOptionError(
             "--local-workers", "must be at least 1 with the local queue: nothing would run the jobs"
         )

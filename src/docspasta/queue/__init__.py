@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from docspasta.domain import Task
+from docspasta.settings import Settings
 
 TaskHandler = Callable[[Task], Awaitable[None]]
 
@@ -31,16 +32,21 @@ class Queue(Protocol):
 
     async def stop(self, grace: float = 0.0) -> None: ...
 
+    @property
+    def depth(self) -> int:
+        """Tasks waiting in this process (0 for a backend that keeps them elsewhere)."""
+        ...
 
-def create_queue(backend: str, *, concurrency: int) -> Queue:
-    """The queue backend named in configuration."""
-    if backend == "local":
+
+def create_queue(settings: Settings, *, concurrency: int) -> Queue:
+    """The queue backend named in configuration (``DOCSPASTA_QUEUE``)."""
+    if settings.queue == "local":
         from docspasta.queue.local import LocalQueue
 
         return LocalQueue(concurrency=concurrency)
     from docspasta.errors import InvalidOptionError
 
-    raise InvalidOptionError("queue", f"unknown queue backend {backend!r} (available: local)")
+    raise InvalidOptionError("queue", f"the {settings.queue} backend is not available yet")
 
 
 __all__ = ["Queue", "TaskHandler", "create_queue"]
