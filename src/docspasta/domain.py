@@ -37,6 +37,12 @@ _RESERVED_HEADERS = frozenset(
 )
 
 
+#: Options that change which pages a crawl takes or how fast, never what a page becomes.
+_FETCH_ONLY_OPTIONS = frozenset(
+    {"max_pages", "max_depth", "concurrency", "politeness", "force_refresh"}
+)
+
+
 class JobStatus(StrEnum):
     """Where a crawl job is in its life. Terminal states never change again."""
 
@@ -220,6 +226,20 @@ class CrawlOptions(BaseModel):
             description="Cookies (name -> value), sent only to the start URL's host, never logged.",
         ),
     ] = {}
+    force_refresh: Annotated[
+        bool,
+        Field(
+            description="Convert every page anew: no conditional requests against your "
+            "previous crawl of the same start URL (by default an unchanged page, answered "
+            "304 Not Modified, is taken from it)."
+        ),
+    ] = False
+
+    def converts_like(self, previous: CrawlOptions) -> bool:
+        """Whether a page converted under ``previous`` is what these options would make of
+        the same response: every option but how much and how fast to crawl is the same."""
+        ignored = set(_FETCH_ONLY_OPTIONS)
+        return self.model_dump(exclude=ignored) == previous.model_dump(exclude=ignored)
 
     @field_validator("scope")
     @classmethod
@@ -336,6 +356,9 @@ class Task(BaseModel):
     kind: TaskKind
     job_id: str
     page_id: int | None = None
+    attempt: int = 0
+    """Claims of the page before this message (a retry carries its page's): not part of
+    ``dedupe_key``, but lets a backend whose dedupe ids outlive delivery (qstash) let it through."""
 
     @property
     def dedupe_key(self) -> str:

@@ -16,6 +16,7 @@ from docspasta.core.fidelity import Fidelity
 from docspasta.domain import CrawlOptions, PageStatus, ProgressSnapshot
 from docspasta.errors import BlockedURLError, InvalidOptionError, JobNotFoundError
 from docspasta.fetch import FetchConfig, Fetcher, check_url
+from docspasta.queue import Queue, create_queue
 from docspasta.queue.local import LocalQueue
 from docspasta.settings import Settings, ensure_sqlite_directory
 from docspasta.store import JobRecord, Store
@@ -133,3 +134,37 @@ async def _wait_for_end(store: Store, job_id: str, on_progress: ProgressCallback
 
 
 __all__ = ["LOCAL_USER", "JobRun", "Worker", "create_job", "open_store", "run_job"]
+
+
+def bind_queue(store: Store, queue: Queue) -> None:
+    """With a queue in the job database (pgqueuer), tasks are enqueued in the transaction that
+    creates their work; the others publish after commit."""
+    from docspasta.queue.pgqueuer import PgQueuerQueue
+
+    if isinstance(queue, PgQueuerQueue):
+        store.use_outbox(queue.enqueue_in_transaction)
+
+
+async def run_worker(
+    settings: Settings, *, concurrency: int, grace: float, stop: asyncio.Event
+) -> None:
+    """``docspasta worker``: consume the shared queue until ``stop`` is set, then stop claiming,
+    give running tasks ``grace`` seconds, and release the leases of what is left."""
+    async with open_store(settings) as store:
+        queue = create_queue(settings, concurrency=concurrency)
+        bind_queue(store, queue)
+        async with (
+            Fetcher(fetch_config(settings)) as fetcher,
+            Analyzer(settings.analysis_processes) as analyzer,
+        ):
+            worker = Worker(store, fetcher, queue, settings, analyzer=analyzer)
+            await queue.start(worker.handle)
+            sweeper = asyncio.create_task(worker.sweep_forever(), name="docspasta-sweeper")
+            try:
+                await worker.sweep(older_than=settings.sweep_interval_seconds)
+                await stop.wait()
+            finally:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
+                await queue.stop(grace)
+                await asyncio.shield(store.release_leases(worker.worker_id))

@@ -68,8 +68,25 @@ class Settings(BaseSettings):
     max_sitemap_files: int = Field(
         default=20, ge=0, description="Sitemap files (nested indexes included) read per crawl."
     )
+    robots_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A robots.txt that answered a server error is asked again after this long "
+        "(the job waits, pending: RFC 9309 disallows everything meanwhile).",
+    )
+    robots_max_wait_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="A job whose robots.txt still answers a server error this long after its "
+        "creation fails with that reason.",
+    )
 
     # -- the service ------------------------------------------------------------------------
+    pgqueuer_heartbeat_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="pgqueuer: a task whose worker is silent this long is re-picked.",
+    )
     queue: Literal["local", "pgqueuer", "qstash"] = Field(
         default="local",
         description="Queue backend: in-process (local), PostgreSQL workers (pgqueuer) or "
@@ -92,6 +109,29 @@ class Settings(BaseSettings):
         default=8, ge=1, description="Tasks each in-process worker runs at once."
     )
     sse_poll_seconds: float = Field(default=1.0, gt=0)
+
+    # -- the qstash queue (HTTP push to {public_url}/api/v5/process) -------------------------
+    qstash_url: str = Field(
+        default="https://qstash.upstash.io", description="Base URL of the QStash API."
+    )
+    qstash_token: str | None = Field(default=None, repr=False, description="QStash API token.")
+    qstash_current_signing_key: str | None = Field(default=None, repr=False)
+    qstash_next_signing_key: str | None = Field(
+        default=None, repr=False, description="Also accepted while keys rotate."
+    )
+    qstash_retries: int = Field(
+        default=3, ge=0, description="Deliveries QStash retries after a failed one."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The exact public URL of this service as QStash calls it (scheme, host, "
+        "path prefix): deliveries go to, and signatures must name, {public_url}/api/v5/process.",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_public_url(cls, value: str | None) -> str | None:
+        return value.strip().rstrip("/") if value else None
 
     @field_validator("allow_private_hosts", mode="before")
     @classmethod

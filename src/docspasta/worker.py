@@ -18,6 +18,7 @@ import logging
 import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 from docspasta.analysis import Analyzer
 from docspasta.core.assemble import SectionPage, encode_order_key
@@ -28,13 +29,22 @@ from docspasta.core.urls import normalize_url, url_hash
 from docspasta.discovery import Discoverer, crawl_politeness, private_headers
 from docspasta.domain import CrawlOptions, JobStatus, PageStatus, Task, TaskKind
 from docspasta.errors import FetchError, HTTPStatusError
-from docspasta.fetch import Fetcher, FetchResult
+from docspasta.fetch import Fetcher, FetchResult, Validators
 from docspasta.fetch.client import HostHeaders
 from docspasta.fetch.politeness import Politeness
 from docspasta.metrics import Metrics
 from docspasta.queue import Queue
 from docspasta.settings import Settings
-from docspasta.store import NewPage, PageClaim, PageOutcome, PageRecord, PageWrite, Store
+from docspasta.store import (
+    JobRecord,
+    NewPage,
+    PageClaim,
+    PageOutcome,
+    PageRecord,
+    PageWrite,
+    ReusablePage,
+    Store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +82,9 @@ class Worker:
         self.analyzer = analyzer or Analyzer(processes=0)
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
         self._policies: dict[str, tuple[str | None, LinkPolicy]] = {}
+        #: Per job, the earlier crawl its pages are revalidated against (a pure function of
+        #: the database: ``Store.previous_crawl``).
+        self._previous: dict[str, JobRecord | None] = {}
         #: Per job, links this worker already stored, with the smallest depth it stored them
         #: at. Only a filter to spare the database the same nav links on every page: the
         #: database stays the truth (its inserts ignore duplicates, its depths only shrink).
@@ -140,6 +153,9 @@ class Worker:
             except FetchError as exc:
                 await self.store.fail_job(job_id, f"cannot reach {exc.url}: {exc.reason}")
                 return
+            if robots_txt == DENY_ALL_ROBOTS:
+                await self._wait_for_robots(job)
+                return
         seeds = [NewPage(url=start, url_hash=url_hash(start), depth=0, order_key="")]
         if options.max_depth > 0 and options.max_pages > 1:
             policy = self._policy(job_id, start, options, robots_txt)
@@ -168,6 +184,26 @@ class Worker:
         log.info("job %s started at %s", job_id, start)
         await self.queue.publish(tasks)
 
+    async def _wait_for_robots(self, job: JobRecord) -> None:
+        """robots.txt answered a server error: RFC 9309 disallows everything "for a while".
+        The job stays pending and start-crawl runs again after ``robots_retry_seconds``; once
+        ``robots_max_wait_seconds`` have passed since the job was created, it fails."""
+        waited = (datetime.now(UTC) - job.created_at).total_seconds()
+        limit = self.settings.robots_max_wait_seconds
+        if waited >= limit:
+            reason = f"robots.txt answered a server error for {waited:.0f}s: crawling is "
+            await self.store.fail_job(job.id, reason + "disallowed (RFC 9309)")
+            return
+        delay = min(self.settings.robots_retry_seconds, limit - waited)
+        message = (
+            "robots.txt answered a server error: nothing is crawled until it answers "
+            f"(next try in {delay:.1f}s)"
+        )
+        log.info("job %s: %s", job.id, message)
+        await self.queue.publish(
+            await self.store.wait_for_robots(job.id, message, delay), delay=delay
+        )
+
     # -- process-page -------------------------------------------------------------------------
 
     async def process_page(self, job_id: str, page_id: int) -> None:
@@ -185,17 +221,82 @@ class Worker:
             await self._end(claim, PageStatus.SKIPPED, reason)
             return
         try:
-            result = await self.fetcher.fetch(
-                claim.url,
-                politeness=self._politeness(options, policy),
-                private_headers=private_headers(policy.start_url, options),
-            )
-            if result.status >= 400:
+            result, previous = await self._fetch_page(claim, policy)
+            if result.status >= 400 or (result.status == 304 and previous is None):
                 raise HTTPStatusError(claim.url, result.status, result.retry_after)
         except FetchError as exc:
             await self._fetch_failed(claim, exc)
             return
+        if previous is not None and result.status == 304:
+            await self._reuse(claim, result, previous)
+            return
         await self._convert(claim, result, policy)
+
+    async def _get(
+        self, claim: PageClaim, policy: LinkPolicy, revalidate: ReusablePage | None
+    ) -> FetchResult:
+        options = claim.options
+        return await self.fetcher.fetch(
+            claim.url,
+            politeness=self._politeness(options, policy),
+            private_headers=private_headers(policy.start_url, options),
+            revalidate=(
+                Validators(revalidate.etag, revalidate.last_modified) if revalidate else None
+            ),
+        )
+
+    async def _fetch_page(
+        self, claim: PageClaim, policy: LinkPolicy
+    ) -> tuple[FetchResult, ReusablePage | None]:
+        """The page's response, and the earlier crawl's page it was revalidated against: the
+        request is conditional when the user's previous crawl stored this page with a
+        validator (a 304 then means "reuse it"), plain otherwise."""
+        previous = await self._reusable(claim, policy)
+        result = await self._get(claim, policy, previous)
+        if result.status == 304 and previous is not None:
+            landed = normalize_url(result.final_url) or claim.url
+            if landed not in (claim.url, previous.final_url):
+                # The URL now leads elsewhere than last time: take that page whole.
+                previous = None
+                result = await self._get(claim, policy, None)
+        return result, previous
+
+    async def _reusable(self, claim: PageClaim, policy: LinkPolicy) -> ReusablePage | None:
+        if claim.options.force_refresh:
+            return None
+        if claim.job_id not in self._previous:
+            if len(self._previous) >= _POLICY_CACHE_SIZE:
+                self._previous.pop(next(iter(self._previous)))
+            self._previous[claim.job_id] = await self.store.previous_crawl(claim.job_id)
+        previous = self._previous[claim.job_id]
+        if previous is None:
+            return None
+        page = await self.store.reusable_page(previous.user_id, previous.id, url_hash(claim.url))
+        if page is None or not all(policy.accepts(link) for link in page.links):
+            return None
+        return page
+
+    async def _reuse(self, claim: PageClaim, result: FetchResult, page: ReusablePage) -> None:
+        """An unchanged page (304 Not Modified): the earlier crawl's conversion, stored again
+        as this job's page, byte for byte."""
+        outcome = PageOutcome(
+            final_url=page.final_url,
+            final_url_hash=url_hash(page.final_url),
+            http_status=result.status,
+            title=page.title,
+            markdown=page.markdown,
+            links=page.links,
+            word_count=page.word_count,
+            token_count=page.token_count,
+            generator=page.generator,
+            quality=page.quality,
+            fidelity=page.fidelity,
+            nav=page.nav,
+            etag=result.headers.get("etag") or page.etag,
+            last_modified=result.headers.get("last-modified") or page.last_modified,
+        )
+        log.debug("job %s: %s unchanged since job %s", claim.job_id, claim.url, page.job_id)
+        await self._store(claim, outcome)
 
     async def _fetch_failed(self, claim: PageClaim, exc: FetchError) -> None:
         status = exc.status if isinstance(exc, HTTPStatusError) else None
@@ -206,7 +307,8 @@ class Worker:
         elif exc.retryable and claim.attempts < self.settings.max_page_attempts:
             delay = retry_delay(claim.attempts, retry_after)
             log.info("job %s: retrying %s in %.1fs (%s)", claim.job_id, claim.url, delay, exc)
-            await self.queue.publish(await self.store.retry_page(claim, exc.reason), delay=delay)
+            retry = await self.store.retry_page(claim, exc.reason, delay)
+            await self.queue.publish(retry, delay=delay)
             return
         await self._end(claim, PageStatus.FAILED, reason, status)
 
@@ -226,6 +328,9 @@ class Worker:
         if analysis.rejection is not None:
             await self._end(claim, PageStatus.SKIPPED, analysis.rejection, result.status)
             return
+        canonical = analysis.canonical
+        if canonical is not None and _honours_canonical(claim, canonical, policy):
+            final_url = canonical  # deduplicated by it, as a redirect target is
         links = tuple(link for link in analysis.links if policy.accepts(link))
         outcome = PageOutcome(
             final_url=final_url,
@@ -240,7 +345,13 @@ class Worker:
             quality=analysis.quality,
             fidelity=analysis.fidelity.as_dict(),
             nav=analysis.nav.record(links),
+            etag=result.headers.get("etag"),
+            last_modified=result.headers.get("last-modified"),
         )
+        await self._store(claim, outcome)
+
+    async def _store(self, claim: PageClaim, outcome: PageOutcome) -> None:
+        links = outcome.links
         children = self._unseen(
             claim.job_id, self._children(claim.id, claim.depth, claim.order_key, links, claim)
         )
@@ -373,6 +484,15 @@ class Worker:
                 continue
             if count:
                 log.info("sweeper re-published %d task(s)", count)
+
+
+def _honours_canonical(claim: PageClaim, canonical: str, policy: LinkPolicy) -> bool:
+    """Whether a page's ``<link rel=canonical>`` becomes its identity: when the crawl would take
+    that URL itself, except on the start page and except towards the start page (a site-wide
+    canonical to the home page is a common mistake that would fold every page into one)."""
+    if claim.is_start_page or canonical == policy.start_url:
+        return False
+    return policy.accepts(canonical)
 
 
 def retry_delay(attempts: int, retry_after: float | None = None) -> float:

@@ -11,6 +11,8 @@
 It is a stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (port chosen by the OS) running in a daemon
 thread, speaking HTTP/1.1 with keep-alive. Routes win over files under ``root``; anything else
 is a 404. ``stop()`` closes every connection and joins every thread, so tests leave nothing open.
+A route with an ``ETag`` or ``Last-Modified`` header answers a matching conditional GET with
+304 Not Modified.
 """
 
 from __future__ import annotations
@@ -100,12 +102,22 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             fixture._done()
 
+    def _send_not_modified(self, headers: dict[str, str]) -> None:
+        self.send_response(HTTPStatus.NOT_MODIFIED)
+        for name, value in headers.items():
+            if name.lower() in ("etag", "last-modified"):
+                self.send_header(name, value)
+        self.end_headers()
+
     def _send(self, fixture: FixtureServer, *, send_body: bool) -> None:
         route = fixture._route_for(self.path)
         if route.delay:
             fixture._stopping.wait(route.delay)
         body = route.body
         headers = dict(route.headers)
+        if _not_modified(route, self.headers):
+            self._send_not_modified(headers)
+            return
         wants_gzip = "gzip" in self.headers.get("Accept-Encoding", "").lower()
         if route.gzip and wants_gzip:
             body = gzip_module.compress(body)
@@ -130,6 +142,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         else:
             self.wfile.write(body)
+
+
+def _not_modified(route: Route, request: Any) -> bool:
+    """A conditional GET of a 200 route whose ETag (If-None-Match) or Last-Modified
+    (If-Modified-Since, compared as written) the client already holds."""
+    if route.status != 200:
+        return False
+    validators = {name.lower(): value for name, value in route.headers.items()}
+    etag, modified = validators.get("etag"), validators.get("last-modified")
+    if_none_match = request.get("If-None-Match")
+    if if_none_match is not None:
+        return etag is not None and etag in [tag.strip() for tag in if_none_match.split(",")]
+    return modified is not None and request.get("If-Modified-Since") == modified
 
 
 class FixtureServer:

@@ -20,13 +20,14 @@ from docspasta.api.auth import Authenticator
 from docspasta.api.errors import install_error_handlers
 from docspasta.api.hub import StreamHub
 from docspasta.api.pages_routes import router as pages_router
+from docspasta.api.process_routes import router as process_router
 from docspasta.api.routes import router
 from docspasta.api.state import AppState, State
 from docspasta.api.webpage import install_web_page
 from docspasta.fetch import FetchConfig, Fetcher, FetchResult
 from docspasta.metrics import Metrics
 from docspasta.queue import create_queue
-from docspasta.runtime import fetch_config
+from docspasta.runtime import bind_queue, fetch_config
 from docspasta.settings import Settings, ensure_sqlite_directory
 from docspasta.store import Store, retention_cutoff
 from docspasta.worker import Worker, consuming
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
         queue = create_queue(
             settings, concurrency=max(1, local_workers) * settings.worker_concurrency
         )
+        bind_queue(store, queue)
         metrics.track_queue_depth(lambda: queue.depth)
         retention = asyncio.create_task(_retention(store, settings), name="docspasta-retention")
         try:
@@ -103,6 +105,8 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
                 if local_workers > 0:
                     await stack.enter_async_context(consuming(worker))
                     await worker.sweep(older_than=0.0)  # resume whatever a restart interrupted
+                elif settings.queue == "qstash":  # tasks arrive over HTTP; this process sweeps
+                    await stack.enter_async_context(consuming(worker))
                 app.state.docspasta = AppState(settings, store, queue, hub, metrics, auth, worker)
                 yield
                 await hub.close()
@@ -120,6 +124,7 @@ def create_app(settings: Settings, *, local_workers: int, bind_host: str = "127.
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(pages_router)
+    app.include_router(process_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(state: State) -> JSONResponse:

@@ -41,7 +41,7 @@ from docspasta.core.renderings import Format, Rendering
 from docspasta.core.tokens import DEFAULT_ENCODING
 from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions, JobStatus, TokenEncoding
 from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError, JobNotFoundError
-from docspasta.runtime import JobRun, create_job, open_store, run_job
+from docspasta.runtime import LOCAL_USER, JobRun, create_job, open_store, run_job
 from docspasta.settings import Settings
 from docspasta.store.engine import create_engines, current_revision, upgrade
 
@@ -117,7 +117,7 @@ def _configure_logging(verbose: int) -> None:
     logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
     # Driver debug logs print SQL parameters, which may hold private headers or cookies.
     for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine", "httpcore2", "httpx2"):
-        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _options_error(exc: ValidationError) -> InvalidOptionError:
@@ -176,6 +176,14 @@ def crawl(
     resume: Annotated[
         str | None, typer.Option(help="Finish an interrupted crawl by its job id.")
     ] = None,
+    force_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--force-refresh",
+            help="Convert every page anew (by default a re-crawl asks the site which pages "
+            "changed since your previous crawl of this URL and reuses the others).",
+        ),
+    ] = False,
     db: DbOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
@@ -194,6 +202,7 @@ def crawl(
             exclude_selectors=tuple(exclude_selector or ()),
             quality_threshold=quality_threshold,
             token_encoding=token_encoding,
+            force_refresh=force_refresh,
             **discovery_options(
                 no_sitemaps=no_sitemaps,
                 no_llms_txt=no_llms_txt,
@@ -260,6 +269,10 @@ async def _crawl(
     async with open_store(settings) as store:
         if resume is not None:
             job_id = resume
+            job = await store.get_job(job_id, LOCAL_USER)
+            if job is not None and job.status is JobStatus.CANCELLED:
+                reason = f"job {job_id} was cancelled and cannot be resumed; start a new crawl"
+                raise InvalidOptionError("--resume", reason)
         else:
             assert url is not None
             job_id = await create_job(store, url, options, settings)
@@ -386,6 +399,39 @@ def serve(
     settings = _settings(db, allow_private_host)
     try:
         service.serve(settings, host, port, queue, local_workers)
+    except DocspastaError as exc:
+        _fail(exc)
+
+
+@app.command("worker")
+def worker_command(
+    queue: Annotated[
+        str, typer.Option(envvar="DOCSPASTA_QUEUE", help="Queue backend to consume (pgqueuer).")
+    ] = "pgqueuer",
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            envvar="DOCSPASTA_WORKER_CONCURRENCY", min=1, max=256, help="Tasks run at once."
+        ),
+    ] = 8,
+    grace: Annotated[
+        float,
+        typer.Option(help="Seconds running tasks get to finish after SIGTERM.", min=0),
+    ] = 20.0,
+    allow_private_host: Annotated[
+        list[str] | None,
+        typer.Option("--allow-private-host", help="Let the network guard reach this host."),
+    ] = None,
+    db: DbOption = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
+) -> None:
+    """Run tasks from the shared PostgreSQL queue (any number of these, on any machine)."""
+    _configure_logging(verbose)
+    settings = _settings(db, allow_private_host)
+    if queue not in ("pgqueuer",):
+        _fail(InvalidOptionError("--queue", "docspasta worker consumes pgqueuer"))
+    try:
+        service.worker(settings.model_copy(update={"queue": queue}), concurrency, grace)
     except DocspastaError as exc:
         _fail(exc)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from docspasta.api.app import is_loopback
 from docspasta.api.server import build_server
 from docspasta.errors import DocspastaError, InvalidOptionError, JobNotFoundError
+from docspasta.runtime import run_worker
 from docspasta.settings import Settings, ensure_sqlite_directory
 from docspasta.store import Store
 
@@ -165,3 +167,25 @@ def jobs_delete(ctx: typer.Context, job_id: str) -> None:
         stderr.print(f"[red]error:[/] job {job_id} not found or not finished", highlight=False)
         raise typer.Exit(2)
     stderr.print(f"deleted {job_id}")
+
+
+def worker(settings: Settings, concurrency: int, grace: float) -> None:
+    """Consume the shared queue until SIGTERM or Ctrl-C, then stop gracefully."""
+    if settings.queue != "pgqueuer":
+        raise InvalidOptionError(
+            "--queue", "docspasta worker consumes a shared queue: use --queue pgqueuer"
+        )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        stderr.print(
+            f"worker consuming the pgqueuer queue ({concurrency} at once); SIGTERM stops it",
+            highlight=False,
+        )
+        await run_worker(settings, concurrency=concurrency, grace=grace, stop=stop)
+        stderr.print("worker stopped", highlight=False)
+
+    asyncio.run(main())

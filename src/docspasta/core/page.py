@@ -43,7 +43,9 @@ class PageAnalysis:
     is then skipped with that reason; its links are still given). ``nav`` is the page's own
     navigation tree and ``rel=next`` link (:mod:`docspasta.core.nav`). ``quality`` is the 0-100
     score compared with the ``quality_threshold`` option; ``generator`` the docs generator
-    detected (``generic`` when none).
+    detected (``generic`` when none). ``canonical`` is the page's ``<link rel=canonical>``,
+    absolute and normalised (None when it has none, or names the page itself), NOT checked
+    against scope.
     """
 
     title: str
@@ -56,6 +58,7 @@ class PageAnalysis:
     quality: int = 0
     fidelity: Fidelity = field(default_factory=Fidelity)
     nav: Nav = field(default_factory=Nav)
+    canonical: str | None = None
 
 
 def _codec(name: str | None) -> str | None:
@@ -89,6 +92,16 @@ def _base_url(tree: LexborHTMLParser, url: str) -> str:
         if resolved is not None:
             return resolved
     return url
+
+
+def _canonical(tree: LexborHTMLParser, base_url: str, own_url: str | None) -> str | None:
+    for link in tree.css("link[rel][href]"):
+        if "canonical" not in (link.attributes.get("rel") or "").lower().split():
+            continue
+        href = (link.attributes.get("href") or "").strip()
+        canonical = normalize_url(href, base_url) if href else None
+        return canonical if canonical != own_url else None
+    return None
 
 
 def _links(tree: LexborHTMLParser, base_url: str, own_url: str | None) -> tuple[str, ...]:
@@ -167,4 +180,5 @@ def analyze_page(
         quality=score,
         fidelity=fidelity,
         nav=nav,
+        canonical=_canonical(tree, base_url, own_url),
     )

@@ -28,7 +28,9 @@ from selectolax.lexbor import LexborHTMLParser
 
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";\s]+)", re.IGNORECASE)
 _NOT_FOUND = re.compile(
-    r"\b(?:404|(?:page|file|document|resource)s? (?:was )?not found|not found|"
+    # 404 as an error code (leading, or beside "error" or a separator), not any number 404
+    r"(?:^\s*404\b|\b404\s*(?:error\b|[-\u2013\u2014:|])|\berror\s*(?:code\s*)?404\b)|"
+    r"\b(?:(?:page|file|document|resource)s? (?:was )?not found|not found|"
     r"page (?:does not|doesn't|no longer) exists?|can(?:'|no)t find (?:that|the|this) page)\b",
     re.IGNORECASE,
 )

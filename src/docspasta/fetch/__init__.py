@@ -5,7 +5,14 @@ hop, body and decompressed size capped, every phase timed out); ``check_url`` is
 check every door runs before creating a job. ``refusal_reason`` is the address policy itself.
 """
 
-from docspasta.fetch.client import FetchConfig, Fetcher, FetchResult, check_url, parse_content_type
+from docspasta.fetch.client import (
+    FetchConfig,
+    Fetcher,
+    FetchResult,
+    Validators,
+    check_url,
+    parse_content_type,
+)
 from docspasta.fetch.guard import GuardedBackend, refusal_reason
 
 __all__ = [
@@ -13,6 +20,7 @@ __all__ = [
     "FetchResult",
     "Fetcher",
     "GuardedBackend",
+    "Validators",
     "check_url",
     "parse_content_type",
     "refusal_reason",

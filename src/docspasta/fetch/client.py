@@ -103,6 +103,23 @@ class HostHeaders:
 
 
 @dataclass(frozen=True)
+class Validators:
+    """A stored response's validators, sent back to ask "only if it changed" (RFC 9110 13.1):
+    the server answers 304 Not Modified, with no body, when the page is unchanged."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+@dataclass(frozen=True)
 class FetchConfig:
     """How the fetcher behaves. ``allow_private_hosts`` opens the guard for exactly those hosts
     (compared with the URL's literal host, e.g. ``"127.0.0.1"``); it is empty by default.
@@ -373,19 +390,23 @@ class Fetcher:
         *,
         politeness: Politeness | None = None,
         private_headers: HostHeaders | None = None,
+        revalidate: Validators | None = None,
     ) -> FetchResult:
         """GET ``url``, following redirects, and return the final response whatever its status.
 
         Each hop first waits for its host's turn under ``politeness`` (None: no limit but a
         Retry-After pause); the time spent waiting does not count against ``total_timeout``.
-        ``private_headers`` go only to their host. Network errors, timeouts (per phase and
+        ``private_headers`` go only to their host. ``revalidate`` makes the request
+        conditional (every hop): an unchanged page is then a 304 result with an empty body,
+        not an error. Network errors, timeouts (per phase and
         ``total_timeout`` overall), guard refusals (``GuardRefusedError``) and size caps
         (``BodyTooLargeError``) raise ``FetchError`` subclasses; ``retryable`` is True for
         timeouts and connection failures.
         """
         if self._client is None:
             raise RuntimeError("Fetcher.fetch() called outside 'async with Fetcher(...)'")
-        return await self._follow(self._client, url, politeness, private_headers)
+        conditional = revalidate.headers() if revalidate is not None else {}
+        return await self._follow(self._client, url, politeness, private_headers, conditional)
 
     async def _hop(
         self,
@@ -394,6 +415,7 @@ class Fetcher:
         politeness: Politeness | None,
         private_headers: HostHeaders | None,
         budget: float,
+        conditional: Mapping[str, str],
     ) -> tuple[httpx2.Response, bytes, str | None, float]:
         """One request within ``budget`` seconds (waiting for the host's turn not counted).
 
@@ -401,9 +423,9 @@ class Fetcher:
         unless it redirects) and the seconds it took.
         """
         current = str(target)
-        headers = None
+        headers = dict(conditional) or None
         if private_headers is not None and private_headers.applies_to(target):
-            headers = dict(private_headers.headers)
+            headers = {**(headers or {}), **dict(private_headers.headers)}
         host_key = f"{normalise_host(target.host)}:{target.port or _DEFAULT_PORTS[target.scheme]}"
         async with self._throttle.slot(host_key, politeness):
             started = time.monotonic()
@@ -435,6 +457,7 @@ class Fetcher:
         url: str,
         politeness: Politeness | None,
         private_headers: HostHeaders | None,
+        conditional: Mapping[str, str],
     ) -> FetchResult:
         target = _parse_url(url)
         _check_hop(target, redirected=False)
@@ -443,7 +466,7 @@ class Fetcher:
         while True:
             current = str(target)
             response, body, location, spent = await self._hop(
-                client, target, politeness, private_headers, max(budget, 0.001)
+                client, target, politeness, private_headers, max(budget, 0.001), conditional
             )
             budget -= spent
             if location:

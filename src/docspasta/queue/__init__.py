@@ -44,9 +44,13 @@ def create_queue(settings: Settings, *, concurrency: int) -> Queue:
         from docspasta.queue.local import LocalQueue
 
         return LocalQueue(concurrency=concurrency)
-    from docspasta.errors import InvalidOptionError
+    if settings.queue == "pgqueuer":
+        from docspasta.queue.pgqueuer import PgQueuerQueue
 
-    raise InvalidOptionError("queue", f"the {settings.queue} backend is not available yet")
+        return PgQueuerQueue(settings, concurrency=concurrency)
+    from docspasta.queue.qstash import QStashQueue
+
+    return QStashQueue.from_settings(settings)
 
 
 __all__ = ["Queue", "TaskHandler", "create_queue"]

@@ -1,6 +1,13 @@
 """The store: schema, migrations and every SQL statement (SQLite and PostgreSQL)."""
 
-from docspasta.store.records import JobRecord, NewPage, PageClaim, PageOutcome, PageRecord
+from docspasta.store.records import (
+    JobRecord,
+    NewPage,
+    PageClaim,
+    PageOutcome,
+    PageRecord,
+    ReusablePage,
+)
 from docspasta.store.repository import PageWrite
 from docspasta.store.service import ACTIVE_STATUSES, Store, UserRecord, retention_cutoff
 
@@ -12,6 +19,7 @@ __all__ = [
     "PageOutcome",
     "PageRecord",
     "PageWrite",
+    "ReusablePage",
     "Store",
     "UserRecord",
     "retention_cutoff",

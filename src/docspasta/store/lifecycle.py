@@ -191,7 +191,7 @@ class LifecycleStore(JobPageStore):
         tasks: list[Task] = []
         for stranded_id in stranded:
             async with self._write() as conn:
-                tasks += await self._maybe_finalize(conn, stranded_id)
+                tasks += await self._emit(conn, await self._maybe_finalize(conn, stranded_id))
         return tasks
 
     async def is_terminal(self, job_id: str) -> bool:

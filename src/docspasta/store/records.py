@@ -124,6 +124,9 @@ class PageOutcome:
     """Counts of code blocks, table rows, headings and links in the HTML vs the markdown."""
     nav: Mapping[str, Any] | None = None
     """The page's navigation: ``toc`` (positions in ``links``) and ``next`` (a URL or None)."""
+    etag: str | None = None
+    last_modified: str | None = None
+    """The response's validators, sent back by the next crawl's conditional request."""
 
 
 @dataclass(frozen=True)
@@ -145,3 +148,24 @@ class PageRecord:
     quality: int | None = None
     fidelity: Mapping[str, int] | None = None
     nav: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ReusablePage:
+    """A completed page of an earlier crawl, with what a re-crawl needs to reuse it on a 304:
+    its validators and everything its conversion produced (``markdown`` whole)."""
+
+    job_id: str
+    url: str
+    final_url: str
+    etag: str | None
+    last_modified: str | None
+    title: str
+    markdown: str
+    links: tuple[str, ...]
+    word_count: int
+    token_count: int
+    generator: str | None
+    quality: int | None
+    fidelity: Mapping[str, int] | None
+    nav: Mapping[str, Any] | None

@@ -16,7 +16,7 @@ Methods that create work return the ``Task`` messages to publish once the transa
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,6 +39,9 @@ from docspasta.domain import (
 from docspasta.store.engine import Engines, create_engines, upgrade
 from docspasta.store.records import JobRecord, NewPage, PageClaim, PageOutcome, PageRecord
 from docspasta.store.schema import crawled_pages, crawling_jobs, page_content_chunks, utcnow
+
+#: Enqueues tasks inside an open transaction (see ``JobPageStore.use_outbox``).
+Outbox = Callable[[AsyncConnection, Sequence[Task], float], Awaitable[None]]
 
 #: How many running jobs' static data (URL, options, robots.txt) a store instance keeps.
 RUNNING_JOB_CACHE = 256
@@ -77,6 +80,7 @@ class JobPageStore:
 
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
+        self._outbox: Outbox | None = None
         #: Running jobs as first claimed: a page claim needs the job's URL, options and
         #: robots.txt, which never change once the job runs.
         self._running_jobs: dict[str, JobRecord] = {}
@@ -87,6 +91,21 @@ class JobPageStore:
         if migrate:
             await upgrade(engines)
         return cls(engines)
+
+    def use_outbox(self, outbox: Outbox) -> None:
+        """Enqueue every task inside the transaction that creates its work (pgqueuer). Methods
+        then return no tasks to publish: they are committed with the rows, or not at all."""
+        self._outbox = outbox
+
+    async def _emit(
+        self, conn: AsyncConnection, tasks: Sequence[Task], delay: float = 0.0
+    ) -> list[Task]:
+        """The tasks a write creates: into the outbox, in this transaction, when there is one;
+        else back to the caller to publish after commit."""
+        if self._outbox is None or not tasks:
+            return list(tasks)
+        await self._outbox(conn, tasks, delay)
+        return []
 
     @property
     def engines(self) -> Engines:
@@ -130,8 +149,9 @@ class JobPageStore:
                 )
             )
             job = await self._job(conn, job_id)
+            tasks = await self._emit(conn, [Task(kind=TaskKind.START_CRAWL, job_id=job_id)])
         assert job is not None
-        return job, [Task(kind=TaskKind.START_CRAWL, job_id=job_id)]
+        return job, tasks
 
     async def _job(
         self, conn: AsyncConnection, job_id: str, user_id: str | None = None
@@ -177,6 +197,7 @@ class JobPageStore:
                 .where(_J.id == job_id, _J.status == JobStatus.PENDING.value)
                 .values(
                     status=JobStatus.RUNNING.value,
+                    status_message=None,
                     robots_txt=robots_txt,
                     started_at=now,
                     updated_at=now,
@@ -191,7 +212,9 @@ class JobPageStore:
                 .where(_J.id == job_id)
                 .values(pages_discovered=_J.pages_discovered + len(ids))
             )
-        return [Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i) for i in ids]
+            return await self._emit(
+                conn, [Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i) for i in ids]
+            )
 
     async def fail_job(self, job_id: str, reason: str) -> bool:
         """Fail a job that is not terminal yet; open pages are skipped. False if already ended."""
@@ -388,6 +411,8 @@ class JobPageStore:
                     quality=outcome.quality,
                     fidelity=dict(outcome.fidelity) if outcome.fidelity is not None else None,
                     nav=dict(outcome.nav) if outcome.nav is not None else None,
+                    etag=outcome.etag,
+                    last_modified=outcome.last_modified,
                     error=None,
                 )
                 if not written:
@@ -415,6 +440,7 @@ class JobPageStore:
                     for i in inserted
                 ]
                 write.tasks += await self._maybe_finalize(conn, claim.job_id)
+                write.tasks = await self._emit(conn, write.tasks)
                 return write
         except IntegrityError:
             # Another worker stored the same final URL at the same instant (PostgreSQL).
@@ -433,7 +459,7 @@ class JobPageStore:
                 .values(pages_discovered=_J.pages_discovered + len(inserted))
             )
             tasks = [Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i) for i in inserted]
-            return PageWrite(tasks=tasks, reexpand=reexpand)
+            return PageWrite(tasks=await self._emit(conn, tasks), reexpand=reexpand)
 
     async def _lock_job(self, conn: AsyncConnection, job_id: str) -> JobRecord:
         row = (
@@ -568,16 +594,25 @@ class JobPageStore:
                 conn, claim.job_id, f"the start page {claim.url}: {error}", utcnow()
             )
             return PageWrite()
-        return PageWrite(tasks=await self._maybe_finalize(conn, claim.job_id))
+        return PageWrite(
+            tasks=await self._emit(conn, await self._maybe_finalize(conn, claim.job_id))
+        )
 
-    async def retry_page(self, claim: PageClaim, error: str) -> list[Task]:
-        """Give a claimed page back to the queue after a transient error."""
+    async def retry_page(self, claim: PageClaim, error: str, delay: float = 0.0) -> list[Task]:
+        """Give a claimed page back to the queue after a transient error (due after ``delay``
+        seconds with a transactional outbox; otherwise the caller publishes it with the delay)."""
         async with self._write() as conn:
             if not await self._release_claim(
                 conn, claim, status=PageStatus.PENDING.value, error=error
             ):
                 return []
-        return [Task(kind=TaskKind.PROCESS_PAGE, job_id=claim.job_id, page_id=claim.id)]
+            task = Task(
+                kind=TaskKind.PROCESS_PAGE,
+                job_id=claim.job_id,
+                page_id=claim.id,
+                attempt=claim.attempts,
+            )
+            return await self._emit(conn, [task], delay)
 
     async def _pages(
         self, conn: AsyncConnection, job_id: str, ids: Sequence[int] | None = None

@@ -126,6 +126,8 @@ crawled_pages = Table(
     Column("quality", Integer),
     Column("fidelity", JSONType),
     Column("nav", JSONType),
+    Column("etag", Text),
+    Column("last_modified", Text),
     UniqueConstraint("job_id", "url_hash"),
     UniqueConstraint("job_id", "final_url_hash"),
     Index(None, "job_id", "status"),

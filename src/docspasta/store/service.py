@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from docspasta.core.renderings import RenderPage
 from docspasta.domain import JobStatus, PageStatus
-from docspasta.store.lifecycle import LifecycleStore
 from docspasta.store.records import JobRecord, PageRecord
 from docspasta.store.repository import _C, _J, _OPEN, _P, _TERMINAL
+from docspasta.store.revisits import RevisitStore
 from docspasta.store.schema import (
     api_keys,
     app_secrets,
@@ -49,7 +49,7 @@ class UserRecord:
     keys: int = 0
 
 
-class Store(LifecycleStore):
+class Store(RevisitStore):
     """The one gateway to the database. Build with ``await Store.open(url)``."""
 
     # -- jobs, as users see them --------------------------------------------------------------
