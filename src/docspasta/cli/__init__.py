@@ -22,15 +22,21 @@ from rich.logging import RichHandler
 
 from docspasta.cli import service
 from docspasta.cli.discoveryflags import (
+    AllowPrivateHostFlag,
+    ConcurrencyFlag,
     CookieFlag,
     ExcludePathFlag,
     HeaderFlag,
     IncludePathFlag,
     IncludeVariantsFlag,
+    MaxDepthFlag,
+    MaxPagesFlag,
     NoLlmsTxtFlag,
     NoPolitenessFlag,
+    NoRobotsFlag,
     NoSitemapsFlag,
     ScopeFlag,
+    VerboseFlag,
     discovery_options,
 )
 from docspasta.cli.map import map_command
@@ -133,12 +139,10 @@ def crawl(
         Path | None,
         typer.Option("--output", "-o", help="Write the document here (default: stdout)."),
     ] = None,
-    max_pages: Annotated[
-        int, typer.Option(help="Most pages to take.", show_default=True)
-    ] = DEFAULT_MAX_PAGES,
-    max_depth: Annotated[int, typer.Option(help="Most link hops from the start page.")] = 20,
-    concurrency: Annotated[int, typer.Option(help="Pages processed at the same time.")] = 8,
-    no_robots: Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt.")] = False,
+    max_pages: MaxPagesFlag = DEFAULT_MAX_PAGES,
+    max_depth: MaxDepthFlag = 20,
+    concurrency: ConcurrencyFlag = 8,
+    no_robots: NoRobotsFlag = False,
     no_sitemaps: NoSitemapsFlag = False,
     no_llms_txt: NoLlmsTxtFlag = False,
     scope: ScopeFlag = None,
@@ -165,14 +169,7 @@ def crawl(
     format: FormatFlag = "markdown",
     max_tokens: MaxTokensFlag = None,
     token_encoding: TokenEncodingFlag = DEFAULT_ENCODING,
-    allow_private_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-private-host",
-            help="Let the network guard reach this host although it is not public "
-            "(repeatable; also DOCSPASTA_ALLOW_PRIVATE_HOSTS=a,b).",
-        ),
-    ] = None,
+    allow_private_host: AllowPrivateHostFlag = None,
     resume: Annotated[
         str | None, typer.Option(help="Finish an interrupted crawl by its job id.")
     ] = None,
@@ -186,7 +183,7 @@ def crawl(
     ] = False,
     db: DbOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
+    verbose: VerboseFlag = 0,
 ) -> None:
     """Crawl a documentation site and write one markdown document."""
     _configure_logging(verbose)
@@ -387,12 +384,9 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    allow_private_host: Annotated[
-        list[str] | None,
-        typer.Option("--allow-private-host", help="Let the network guard reach this host."),
-    ] = None,
+    allow_private_host: AllowPrivateHostFlag = None,
     db: DbOption = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
+    verbose: VerboseFlag = 0,
 ) -> None:
     """Run the V5 API (OpenAPI at /docs) with in-process workers."""
     _configure_logging(verbose)
@@ -418,12 +412,9 @@ def worker_command(
         float,
         typer.Option(help="Seconds running tasks get to finish after SIGTERM.", min=0),
     ] = 20.0,
-    allow_private_host: Annotated[
-        list[str] | None,
-        typer.Option("--allow-private-host", help="Let the network guard reach this host."),
-    ] = None,
+    allow_private_host: AllowPrivateHostFlag = None,
     db: DbOption = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
+    verbose: VerboseFlag = 0,
 ) -> None:
     """Run tasks from the shared PostgreSQL queue (any number of these, on any machine)."""
     _configure_logging(verbose)

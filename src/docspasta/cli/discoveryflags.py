@@ -1,4 +1,5 @@
-"""The discovery, scope and politeness flags shared by ``docspasta crawl`` and ``docspasta map``.
+"""Flags shared by several commands (``crawl``, ``map``, ``serve``, ``worker``, ``mcp``): the
+crawl's limits, discovery, scope and politeness, the network guard, verbosity.
 
 Each flag maps to one ``CrawlOptions`` field; :func:`discovery_options` turns the parsed flags
 into those fields (``--header "Name: value"`` and ``--cookie name=value`` included).
@@ -12,6 +13,19 @@ import typer
 
 from docspasta.errors import InvalidOptionError
 
+MaxPagesFlag = Annotated[int, typer.Option(help="Most pages to take.", show_default=True)]
+MaxDepthFlag = Annotated[int, typer.Option(help="Most link hops from the start page.")]
+ConcurrencyFlag = Annotated[int, typer.Option(help="Pages fetched and converted at the same time.")]
+NoRobotsFlag = Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt.")]
+AllowPrivateHostFlag = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-private-host",
+        help="Let the network guard reach this host although it is not public "
+        "(repeatable; also DOCSPASTA_ALLOW_PRIVATE_HOSTS=a,b).",
+    ),
+]
+VerboseFlag = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")]
 NoSitemapsFlag = Annotated[
     bool, typer.Option("--no-sitemaps", help="Do not seed the crawl from the site's sitemaps.")
 ]

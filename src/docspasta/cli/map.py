@@ -17,13 +17,18 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from docspasta.cli.discoveryflags import (
+    AllowPrivateHostFlag,
+    ConcurrencyFlag,
     CookieFlag,
     ExcludePathFlag,
     HeaderFlag,
     IncludePathFlag,
     IncludeVariantsFlag,
+    MaxDepthFlag,
+    MaxPagesFlag,
     NoLlmsTxtFlag,
     NoPolitenessFlag,
+    NoRobotsFlag,
     NoSitemapsFlag,
     ScopeFlag,
     discovery_options,
@@ -47,10 +52,10 @@ def render(site: SiteMap) -> str:
 
 def map_command(
     url: Annotated[str, typer.Argument(help="Start URL of the docs.")],
-    max_pages: Annotated[int, typer.Option(help="Most pages to take.")] = DEFAULT_MAX_PAGES,
-    max_depth: Annotated[int, typer.Option(help="Most link hops from the start page.")] = 20,
-    concurrency: Annotated[int, typer.Option(help="Pages fetched at the same time.")] = 8,
-    no_robots: Annotated[bool, typer.Option("--no-robots", help="Ignore robots.txt.")] = False,
+    max_pages: MaxPagesFlag = DEFAULT_MAX_PAGES,
+    max_depth: MaxDepthFlag = 20,
+    concurrency: ConcurrencyFlag = 8,
+    no_robots: NoRobotsFlag = False,
     no_sitemaps: NoSitemapsFlag = False,
     no_llms_txt: NoLlmsTxtFlag = False,
     scope: ScopeFlag = None,
@@ -60,14 +65,7 @@ def map_command(
     no_politeness: NoPolitenessFlag = False,
     header: HeaderFlag = None,
     cookie: CookieFlag = None,
-    allow_private_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-private-host",
-            help="Let the network guard reach this host although it is not public "
-            "(repeatable; also DOCSPASTA_ALLOW_PRIVATE_HOSTS=a,b).",
-        ),
-    ] = None,
+    allow_private_host: AllowPrivateHostFlag = None,
 ) -> None:
     """Print the URLs a crawl would take, and each left-out URL with its reason."""
     try:

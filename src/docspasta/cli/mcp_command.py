@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from docspasta.cli.discoveryflags import AllowPrivateHostFlag, VerboseFlag
 from docspasta.errors import BackendUnavailableError, DocspastaError, InvalidOptionError
 from docspasta.settings import Settings
 
@@ -26,14 +27,7 @@ def mcp_command(
     ] = False,
     host: Annotated[str, typer.Option(help="Loopback address to bind (--http).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind (--http).")] = 8765,
-    allow_private_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-private-host",
-            help="Let the network guard reach this host although it is not public "
-            "(repeatable; also DOCSPASTA_ALLOW_PRIVATE_HOSTS=a,b).",
-        ),
-    ] = None,
+    allow_private_host: AllowPrivateHostFlag = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -43,7 +37,7 @@ def mcp_command(
             show_default=False,
         ),
     ] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logs.")] = 0,
+    verbose: VerboseFlag = 0,
 ) -> None:
     """Serve docspasta to agents over the Model Context Protocol (logs go to stderr)."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
