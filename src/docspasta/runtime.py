@@ -20,7 +20,7 @@ from docspasta.queue import Queue, create_queue
 from docspasta.queue.local import LocalQueue
 from docspasta.settings import Settings, ensure_sqlite_directory
 from docspasta.store import JobRecord, Store
-from docspasta.worker import Worker, running_worker
+from docspasta.worker import Worker, consuming, running_worker
 
 #: The user every local (CLI) job belongs to.
 LOCAL_USER = "local"
@@ -158,13 +158,6 @@ async def run_worker(
             Analyzer(settings.analysis_processes) as analyzer,
         ):
             worker = Worker(store, fetcher, queue, settings, analyzer=analyzer)
-            await queue.start(worker.handle)
-            sweeper = asyncio.create_task(worker.sweep_forever(), name="docspasta-sweeper")
-            try:
+            async with consuming(worker, grace=grace):
                 await worker.sweep(older_than=settings.sweep_interval_seconds)
                 await stop.wait()
-            finally:
-                sweeper.cancel()
-                await asyncio.gather(sweeper, return_exceptions=True)
-                await queue.stop(grace)
-                await asyncio.shield(store.release_leases(worker.worker_id))

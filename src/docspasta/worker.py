@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 from docspasta.analysis import Analyzer
-from docspasta.core.assemble import SectionPage, encode_order_key
+from docspasta.core.assemble import encode_order_key
 from docspasta.core.nav import reading_order
 from docspasta.core.policy import DENY_ALL_ROBOTS, LinkPolicy, is_page_link
 from docspasta.core.renderings import document_title, render_markdown
@@ -453,18 +453,6 @@ class Worker:
                 await self.store.state_version(job_id),
             )
 
-    async def _sections(self, job_id: str) -> AsyncIterator[SectionPage]:
-        current: tuple[int, str, str] | None = None
-        parts: list[str] = []
-        async for page_id, url, title, chunk in self.store.iter_page_content(job_id):
-            if current is not None and current[0] != page_id:
-                yield SectionPage(url=current[1], title=current[2], markdown="".join(parts))
-                parts = []
-            current = (page_id, url, title or url)
-            parts.append(chunk)
-        if current is not None:
-            yield SectionPage(url=current[1], title=current[2], markdown="".join(parts))
-
     # -- sweeper ------------------------------------------------------------------------------
 
     async def sweep(self, *, older_than: float, job_id: str | None = None) -> int:
@@ -537,8 +525,9 @@ def document_order(pages: Sequence[PageRecord]) -> dict[int, str]:
 
 
 @contextlib.asynccontextmanager
-async def consuming(worker: Worker) -> AsyncIterator[Worker]:
-    """Let ``worker`` consume its queue, with the sweeper; on exit stop and release leases."""
+async def consuming(worker: Worker, *, grace: float = 0.0) -> AsyncIterator[Worker]:
+    """Let ``worker`` consume its queue, with the sweeper; on exit stop claiming, give running
+    tasks ``grace`` seconds, and release the leases of what is left."""
     await worker.queue.start(worker.handle)
     sweeper = asyncio.create_task(worker.sweep_forever(), name="docspasta-sweeper")
     try:
@@ -546,7 +535,7 @@ async def consuming(worker: Worker) -> AsyncIterator[Worker]:
     finally:
         sweeper.cancel()
         await asyncio.gather(sweeper, return_exceptions=True)
-        await worker.queue.stop()
+        await worker.queue.stop(grace)
         await asyncio.shield(worker.store.release_leases(worker.worker_id))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shlex
 import sys
 import time
@@ -41,7 +40,7 @@ from docspasta.cli.discoveryflags import (
 )
 from docspasta.cli.map import map_command
 from docspasta.cli.mcp_command import mcp_command
-from docspasta.cli.output import check_output, render_job, write_rendering
+from docspasta.cli.output import check_output, render_job, write_file, write_rendering
 from docspasta.cli.progress import CrawlProgress
 from docspasta.core.renderings import Format, Rendering
 from docspasta.core.tokens import DEFAULT_ENCODING
@@ -306,7 +305,7 @@ def _finish(
         sys.stdout.flush()
         where = "stdout"
     else:
-        _write_atomically(output, run.markdown)
+        write_file(output, run.markdown)
         where = str(output)
     for page_url, reason in run.failed_pages:
         stderr.print(f"[red]failed[/] {page_url}: {reason}", highlight=False, soft_wrap=True)
@@ -327,16 +326,6 @@ def _finish(
         highlight=False,
         soft_wrap=True,
     )
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as exc:
-        raise InvalidOptionError("--output", f"cannot write {path}: {exc.strerror}") from exc
 
 
 def _fail(exc: DocspastaError, code: int | None = None) -> typer.Exit:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser
 
-from docspasta.core.page import decode_html
+from docspasta.core.page import anchor_links, decode_html, document_base
 from docspasta.core.urls import normalize_url
 
 
@@ -18,17 +18,4 @@ def page_links(html: str | bytes, url: str, *, encoding: str | None = None) -> t
     text = html if isinstance(html, str) else decode_html(html, encoding)
     tree = LexborHTMLParser(text)
     own = normalize_url(url)
-    base = own or url
-    tag = tree.css_first("base[href]")
-    href = tag.attributes.get("href") if tag is not None else None
-    if href:
-        base = normalize_url(href, base) or base
-    seen: dict[str, None] = {}
-    for anchor in tree.css("a[href]"):
-        target = anchor.attributes.get("href")
-        if not target:
-            continue
-        link = normalize_url(target, base)
-        if link is not None and link != own:
-            seen.setdefault(link, None)
-    return tuple(seen)
+    return anchor_links(tree, document_base(tree, own or url), own)

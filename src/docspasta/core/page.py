@@ -84,7 +84,7 @@ def decode_html(html: bytes, encoding: str | None = None) -> str:
     return html.decode(codec or "utf-8", errors="replace")
 
 
-def _base_url(tree: LexborHTMLParser, url: str) -> str:
+def document_base(tree: LexborHTMLParser, url: str) -> str:
     base = tree.css_first("base[href]")
     href = base.attributes.get("href") if base is not None else None
     if href:
@@ -104,7 +104,9 @@ def _canonical(tree: LexborHTMLParser, base_url: str, own_url: str | None) -> st
     return None
 
 
-def _links(tree: LexborHTMLParser, base_url: str, own_url: str | None) -> tuple[str, ...]:
+def anchor_links(tree: LexborHTMLParser, base_url: str, own_url: str | None) -> tuple[str, ...]:
+    """Every ``<a href>`` resolved against ``base_url`` and normalised, first position kept,
+    without ``own_url``; not filtered by scope."""
     seen: dict[str, None] = {}
     for anchor in tree.css("a[href]"):
         href = anchor.attributes.get("href")
@@ -136,8 +138,8 @@ def analyze_page(
     text = html if isinstance(html, str) else decode_html(html, encoding)
     tree = LexborHTMLParser(text)
     own_url = normalize_url(url)
-    base_url = _base_url(tree, own_url or url)
-    links = _links(tree, base_url, own_url)
+    base_url = document_base(tree, own_url or url)
+    links = anchor_links(tree, base_url, own_url)
     signals = page_signals(tree)
     document_title = tree.css_first("title")
     head_title = document_title.text(strip=True) if document_title is not None else ""
