@@ -8,8 +8,9 @@ import logging
 
 import pytest
 
-from docspasta.cli.map import map_site, render
+from docspasta.cli.map import render
 from docspasta.domain import CrawlOptions, JobStatus
+from docspasta.mapping import map_site
 from docspasta.runtime import create_job, open_store, run_job
 from docspasta.settings import Settings
 from tests.support.http import FixtureServer

@@ -9,7 +9,10 @@ it would stall fetches, database writes and progress streams. ``Analyzer`` runs
   pool workers and the forkserver keep each other alive after this process is SIGKILLed);
 - every worker is this process's child and asks the kernel to kill it when its parent dies
   (``PR_SET_PDEATHSIG``), so a SIGKILLed crawl leaves no orphans (tested);
-- a broken pool (a worker killed, out of memory) is replaced and the page analysed again once.
+- a broken pool (a worker killed, out of memory) is replaced and the page analysed again once;
+- tokens are counted here, in the parent: a tiktoken encoding weighs ~50 MB and takes ~0.6 s of
+  CPU to build, once per process; counting in the parent builds one (in a thread, while the
+  crawl starts) instead of one per worker, and costs the parent ~1 ms per 10 kB of markdown.
 
 ``processes=0`` analyses in the calling thread (tests, tiny crawls).
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -29,6 +33,7 @@ from functools import partial
 from types import TracebackType
 
 from docspasta.core.page import PageAnalysis, analyze_page
+from docspasta.core.tokens import DEFAULT_ENCODING, count_tokens, encoding
 from docspasta.domain import CrawlOptions
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,7 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(parent: int) -> None:
+def _start_worker(parent: int) -> None:
     """Pool initializer: SIGKILL this worker when its parent process goes away."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -45,6 +50,10 @@ def _die_with_parent(parent: int) -> None:
             os._exit(1)
     # Ctrl-C goes to the whole process group; the parent decides, workers just finish.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ready() -> None:
+    """A task that does nothing: submitting one per worker starts them all at once."""
 
 
 class Analyzer:
@@ -56,10 +65,13 @@ class Analyzer:
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._replacing = asyncio.Lock()
+        self._warming: asyncio.Task[object] | None = None
 
     async def __aenter__(self) -> Analyzer:
         if self.processes:
             self._pool = self._new_pool()
+            # Build the default encoding while the crawl fetches robots.txt and its first pages.
+            self._warming = asyncio.create_task(asyncio.to_thread(encoding, DEFAULT_ENCODING))
         return self
 
     async def __aexit__(
@@ -72,14 +84,22 @@ class Analyzer:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=context,
-            initializer=_die_with_parent,
+            initializer=_start_worker,
             initargs=(os.getpid(),),
         )
+        # The executor starts a process per task submitted while none is idle: start them all
+        # now, while the crawl fetches robots.txt and its start page, not on the first pages.
+        for _ in range(self.processes):
+            pool.submit(_ready)
+        return pool
 
     def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()  # the thread finishes its load; nothing waits for it
+            self._warming = None
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
@@ -88,21 +108,26 @@ class Analyzer:
         self, html: bytes, url: str, *, encoding: str | None, options: CrawlOptions
     ) -> PageAnalysis:
         """``analyze_page`` for one page, in a worker process when there is a pool."""
-        call = partial(analyze_page, html, url, encoding=encoding, options=options)
         if not self.processes:
-            return call()
+            return analyze_page(html, url, encoding=encoding, options=options)
+        call = partial(analyze_page, html, url, encoding=encoding, options=options, tokens=False)
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             pool = self._pool
             if pool is None:
                 raise RuntimeError("the analyzer is closed")
             try:
-                return await loop.run_in_executor(pool, call)
+                analysis = await loop.run_in_executor(pool, call)
             except BrokenProcessPool:
                 if attempt == 2:
                     raise
                 log.warning("the analysis pool broke (a worker died); starting a new one")
                 await self._replace(pool)
+                continue
+            if self._warming is not None and not self._warming.done():
+                await asyncio.shield(self._warming)
+            tokens = count_tokens(analysis.markdown, options.token_encoding)
+            return dataclasses.replace(analysis, token_count=tokens)
         raise AssertionError("unreachable")
 
     async def _replace(self, broken: ProcessPoolExecutor) -> None:

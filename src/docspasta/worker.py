@@ -24,7 +24,7 @@ from docspasta.analysis import Analyzer
 from docspasta.core.assemble import encode_order_key
 from docspasta.core.nav import reading_order
 from docspasta.core.policy import DENY_ALL_ROBOTS, LinkPolicy, is_page_link
-from docspasta.core.renderings import document_title, render_markdown
+from docspasta.core.renderings import MarkdownDocument, document_title
 from docspasta.core.urls import normalize_url, url_hash
 from docspasta.discovery import Discoverer, crawl_politeness, private_headers
 from docspasta.domain import CrawlOptions, JobStatus, PageStatus, Task, TaskKind
@@ -438,9 +438,7 @@ class Worker:
         if not completed:
             status, message = JobStatus.FAILED, "no page could be converted"
         else:
-            # The markdown rendering (cross-page boilerplate removed), as the doors render it.
-            title = document_title(job.title, job.url)
-            markdown = render_markdown(title, job.url, await self.store.render_pages(job_id))
+            markdown = await self._document(job)
             failed = job.pages_failed
             status = JobStatus.PARTIAL_SUCCESS if failed else JobStatus.COMPLETED
             message = f"{failed} page(s) failed" if failed else None
@@ -452,6 +450,20 @@ class Worker:
                 status.value,
                 await self.store.state_version(job_id),
             )
+
+    async def _document(self, job: JobRecord) -> str:
+        """The markdown rendering (cross-page boilerplate removed), as the doors render it, in
+        two streamed passes over the pages: memory holds one page and the document, not every
+        page twice over."""
+        document = MarkdownDocument(document_title(job.title, job.url), job.url)
+        async for page in self.store.iter_render_pages(job.id):
+            document.scan(page)
+        parts = [document.header()]
+        index = 0
+        async for page in self.store.iter_render_pages(job.id):
+            parts.append(document.section(index, page))
+            index += 1
+        return "".join(parts)
 
     # -- sweeper ------------------------------------------------------------------------------
 

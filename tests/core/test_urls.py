@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from docspasta.core.urls import Scope, normalize_url, url_hash
+from docspasta.core.urls import Scope, normalize_url, resolve_link, url_hash
 from docspasta.errors import InvalidOptionError
 
 BASE = "https://docs.example.com/docs/guide/intro.html"
@@ -161,3 +161,46 @@ def test_scope_refuses_a_non_web_start_url() -> None:
 def test_canonical_twins_are_one_url(url: str, expected: str) -> None:
     assert normalize_url(url) == expected
     assert normalize_url(expected) == expected
+
+
+_BASES = [
+    "http://docs.example/",
+    "http://docs.example/guide/intro.html",
+    "http://docs.example/guide/",
+    "http://docs.example/a/b/c?x=1",
+    "https://docs.example:8443/api/v1/x.html",
+    "http://docs.example",
+    "http://docs.example/p;jsessionid=1/q.html",
+]
+_HREFS = [
+    "",
+    "#top",
+    "?page=2",
+    "?page=2#x",
+    "next.html",
+    "next.html#section",
+    "./next.html",
+    "../up.html",
+    "../../../../way-up.html",
+    "/root.html",
+    "//other.example/x",
+    "https://other.example/y?utm_source=z",
+    "sub/dir/",
+    "sub/index.html",
+    " spaced.html ",
+    "mailto:someone@docs.example",
+    "javascript:void(0)",
+    "a%2fb.html",
+    "caf\u00e9.html",
+    ";params",
+    "..",
+    ".",
+]
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_resolve_link_is_normalize_url_against_the_base(base: str) -> None:
+    # Twice: the second round is served by the cache and must not differ either.
+    for _ in range(2):
+        for href in _HREFS:
+            assert resolve_link(href, base) == normalize_url(href, base), (href, base)

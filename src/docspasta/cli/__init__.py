@@ -12,7 +12,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -46,9 +46,10 @@ from docspasta.core.renderings import Format, Rendering
 from docspasta.core.tokens import DEFAULT_ENCODING
 from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions, JobStatus, TokenEncoding
 from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError, JobNotFoundError
-from docspasta.runtime import LOCAL_USER, JobRun, create_job, open_store, run_job
 from docspasta.settings import Settings
-from docspasta.store.engine import create_engines, current_revision, upgrade
+
+if TYPE_CHECKING:
+    from docspasta.runtime import JobRun
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -262,6 +263,10 @@ async def _crawl(
     show_progress: bool,
     render_as: tuple[Format, int | None, Path | None, list[Rendering]] | None = None,
 ) -> JobRun:
+    # Imported here, not at the top: analysis workers import this module when they start
+    # (multiprocessing's spawn runs the parent's main script), and need none of the store.
+    from docspasta.runtime import LOCAL_USER, create_job, open_store, run_job
+
     async with open_store(settings) as store:
         if resume is not None:
             job_id = resume
@@ -340,6 +345,7 @@ def _fail(exc: DocspastaError, code: int | None = None) -> typer.Exit:
 def db_upgrade(db: DbOption = None) -> None:
     """Create or migrate the database schema to the latest revision."""
     settings = _settings(db)
+    from docspasta.store.engine import create_engines, current_revision, upgrade
 
     async def run() -> str | None:
         engines = create_engines(settings.database_url)

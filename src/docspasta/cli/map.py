@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -35,10 +35,12 @@ from docspasta.cli.discoveryflags import (
 )
 from docspasta.domain import DEFAULT_MAX_PAGES, CrawlOptions
 from docspasta.errors import DocspastaError, InvalidOptionError
-from docspasta.mapping import SiteMap, map_site
+
+if TYPE_CHECKING:
+    from docspasta.mapping import SiteMap
 from docspasta.settings import Settings
 
-__all__ = ["SiteMap", "map_command", "map_site", "render"]
+__all__ = ["map_command", "render"]
 
 stderr = Console(stderr=True)
 
@@ -91,6 +93,8 @@ def map_command(
         settings = settings.model_copy(
             update={"allow_private_hosts": settings.allow_private_hosts | hosts}
         )
+        from docspasta.mapping import map_site  # the crawler stack, only when it runs
+
         site = asyncio.run(map_site(url, options, settings))
     except ValidationError as exc:
         error = exc.errors()[0]

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docspasta.core.renderings import Format, Rendering, document_title, render
 from docspasta.errors import InvalidOptionError
-from docspasta.store import JobRecord, Store
+
+if TYPE_CHECKING:
+    from docspasta.store import JobRecord, Store
 
 
 def check_output(format: Format, max_tokens: int | None, output: Path | None) -> None:

@@ -6,18 +6,19 @@ import asyncio
 import os
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from docspasta.api.app import is_loopback
-from docspasta.api.server import build_server
 from docspasta.errors import DocspastaError, InvalidOptionError, JobNotFoundError
-from docspasta.runtime import run_worker
 from docspasta.settings import Settings, ensure_sqlite_directory
-from docspasta.store import Store
+
+# The service, the store and the worker runtime are imported by the commands that use them:
+# every ``docspasta`` process (and each analysis worker it spawns) imports this module.
+if TYPE_CHECKING:
+    from docspasta.store import Store
 
 T = TypeVar("T")
 
@@ -30,6 +31,8 @@ jobs_app = typer.Typer(help="Every user's jobs (operator view).", no_args_is_hel
 
 def _run(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> T:
     async def main() -> T:
+        from docspasta.store import Store
+
         ensure_sqlite_directory(settings.database_url)
         store = await Store.open(settings.database_url)
         try:
@@ -53,6 +56,9 @@ def serve(
     local_workers: int | None,
 ) -> None:
     """Start the V5 service under uvicorn."""
+    from docspasta.api.app import is_loopback
+    from docspasta.api.server import build_server
+
     if queue not in ("local", "pgqueuer", "qstash"):
         raise InvalidOptionError(
             "--queue", f"unknown queue backend {queue!r} (local, pgqueuer, qstash)"
@@ -175,6 +181,8 @@ def worker(settings: Settings, concurrency: int, grace: float) -> None:
         raise InvalidOptionError(
             "--queue", "docspasta worker consumes a shared queue: use --queue pgqueuer"
         )
+
+    from docspasta.runtime import run_worker
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -38,25 +38,29 @@ def markdown_blocks(lines: Sequence[str]) -> list[Block]:
     """The blocks of ``lines`` (a markdown text split on ``\\n``), in order."""
     fences = {start: end for start, end in code_fence_spans(lines)}
     blocks: list[Block] = []
+    count = len(lines)
     index = 0
-    while index < len(lines):
+    while index < count:
         line = lines[index]
         if index in fences:
             blocks.append(Block(index, fences[index], BlockKind.CODE))
             index = fences[index]
-        elif not line.strip():
+        elif not line or line.isspace():
             index += 1
-        elif _ATX_HEADING.match(line):
+        elif "#" in line[:4] and _ATX_HEADING.match(line):
             blocks.append(Block(index, index + 1, BlockKind.HEADING))
             index += 1
         else:
             end = index + 1
-            while (
-                end < len(lines)
-                and lines[end].strip()
-                and end not in fences
-                and not _ATX_HEADING.match(lines[end])
-            ):
+            while end < count:
+                following = lines[end]
+                if (
+                    not following
+                    or following.isspace()
+                    or end in fences
+                    or ("#" in following[:4] and _ATX_HEADING.match(following))
+                ):
+                    break
                 end += 1
             blocks.append(Block(index, end, BlockKind.TEXT))
             index = end

@@ -15,35 +15,35 @@ in any order of arrival.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from docspasta.core.blocks import BlockKind, markdown_blocks
+from docspasta.core.blocks import Block, BlockKind, markdown_blocks
 from docspasta.core.markdown import code_fence_mask
 
 #: Fewer pages than this carry no signal: nothing is removed.
 MIN_PAGES = 4
-_SPACES = re.compile(r"\s+")
 
 
-def _key(text: str) -> str:
-    return hashlib.sha1(_SPACES.sub(" ", text).strip().encode(), usedforsecurity=False).hexdigest()
+def _key(lines: Sequence[str], block: Block) -> bytes:
+    """A block's whitespace-normalised text, hashed (16 bytes: collisions are out of reach)."""
+    text = " ".join(" ".join(lines[block.start : block.end]).split())
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
-def _candidates(markdown: str) -> set[str]:
+def _text_blocks(lines: Sequence[str]) -> list[Block]:
+    """The blocks that may be boilerplate: text blocks, except the page's first block."""
+    return [b for b in markdown_blocks(lines)[1:] if b.kind is BlockKind.TEXT]
+
+
+def block_keys(markdown: str) -> frozenset[bytes]:
+    """The keys of the page's text blocks that could be boilerplate (see :func:`common_keys`)."""
     lines = markdown.split("\n")
-    blocks = markdown_blocks(lines)
-    return {_key("\n".join(lines[b.start : b.end])) for b in blocks[1:] if b.kind is BlockKind.TEXT}
+    return frozenset(_key(lines, block) for block in _text_blocks(lines))
 
 
-def boilerplate_blocks(pages: Iterable[str]) -> frozenset[str]:
-    """The keys of the text blocks found on more than half of the pages (at least MIN_PAGES)."""
-    counts: Counter[str] = Counter()
-    total = 0
-    for markdown in pages:
-        total += 1
-        counts.update(_candidates(markdown))
+def common_keys(counts: Counter[bytes], total: int) -> frozenset[bytes]:
+    """The boilerplate: keys found on more than half of ``total`` pages, and at least MIN_PAGES."""
     if total < MIN_PAGES:
         return frozenset()
     return frozenset(
@@ -51,7 +51,17 @@ def boilerplate_blocks(pages: Iterable[str]) -> frozenset[str]:
     )
 
 
-def strip_boilerplate(markdown: str, boilerplate: frozenset[str]) -> str:
+def boilerplate_blocks(pages: Iterable[str]) -> frozenset[bytes]:
+    """The keys of the text blocks found on more than half of the pages (at least MIN_PAGES)."""
+    counts: Counter[bytes] = Counter()
+    total = 0
+    for markdown in pages:
+        total += 1
+        counts.update(block_keys(markdown))
+    return common_keys(counts, total)
+
+
+def strip_boilerplate(markdown: str, boilerplate: frozenset[bytes]) -> str:
     """``markdown`` without its boilerplate text blocks (the same string when it holds none).
 
     The page's first block, headings and code blocks always stay; the blank lines a removed block
@@ -62,9 +72,8 @@ def strip_boilerplate(markdown: str, boilerplate: frozenset[str]) -> str:
     lines = markdown.split("\n")
     removed = {
         index
-        for block in markdown_blocks(lines)[1:]
-        if block.kind is BlockKind.TEXT
-        and _key("\n".join(lines[block.start : block.end])) in boilerplate
+        for block in _text_blocks(lines)
+        if _key(lines, block) in boilerplate
         for index in range(block.start, block.end)
     }
     if not removed:

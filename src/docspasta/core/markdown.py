@@ -54,11 +54,16 @@ def code_fence_spans(lines: Sequence[str]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     fence: str | None = None
     start = 0
-    for index, line in enumerate(lines):
+    # Only a line holding a run of three backticks or tildes can open or close a fence.
+    candidates = [i for i, line in enumerate(lines) if "```" in line or "~~~" in line]
+    for index in candidates:
+        line = lines[index]
         if fence is None:
             match = _FENCE_OPEN.match(line)
             if match and not (match.group(1)[0] == "`" and "`" in line[match.end() :]):
                 fence, start = match.group(1), index
+            continue
+        if fence[0] * 3 not in line:
             continue
         stripped = _QUOTE_PREFIX.sub("", line).strip()
         if stripped and set(stripped) == {fence[0]} and len(stripped) >= len(fence):

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from docspasta.core.assemble import order_keys
-from docspasta.core.urls import normalize_url
+from docspasta.core.urls import resolve_link
 
 #: Navigation containers per generator, most specific first; the first that holds links wins.
 NAV_CONTAINERS: Mapping[str, tuple[str, ...]] = {
@@ -73,7 +73,7 @@ def _urls(nodes: Sequence[LexborNode], base_url: str) -> list[str]:
     for node in nodes:
         href = node.attributes.get("href")
         if href:
-            url = normalize_url(href, base_url)
+            url = resolve_link(href, base_url)
             if url is not None:
                 seen.setdefault(url, None)
     return list(seen)

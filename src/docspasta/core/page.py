@@ -22,7 +22,7 @@ from docspasta.core.nav import Nav, read_nav
 from docspasta.core.quality import page_signals, quality_score, rejection
 from docspasta.core.structures import rescue_structures
 from docspasta.core.tokens import count_tokens, count_words
-from docspasta.core.urls import normalize_url
+from docspasta.core.urls import normalize_url, resolve_link
 from docspasta.domain import CrawlOptions
 
 #: How far into the bytes a ``<meta charset>`` is looked for (the HTML spec says 1024).
@@ -112,7 +112,7 @@ def anchor_links(tree: LexborHTMLParser, base_url: str, own_url: str | None) -> 
         href = anchor.attributes.get("href")
         if not href:
             continue
-        link = normalize_url(href, base_url)
+        link = resolve_link(href, base_url)
         if link is not None and link != own_url:
             seen.setdefault(link, None)
     return tuple(seen)
@@ -127,13 +127,15 @@ def analyze_page(
     *,
     encoding: str | None = None,
     options: CrawlOptions = _DEFAULT_OPTIONS,
+    tokens: bool = True,
 ) -> PageAnalysis:
     """Parse a page once and return its title, main-content markdown, links, counts and verdict.
 
     ``url`` is the page's final URL (after redirects). ``encoding`` is the charset from the
     response headers, if any; it is used only when ``html`` is bytes. ``options`` gives the
     include/exclude selectors and the quality threshold. Word count is taken from the text of
-    the main content, token count from the markdown (what a model will read).
+    the main content, token count from the markdown (what a model will read); ``tokens=False``
+    leaves it 0 for the caller to count (the analysis pool does: see ``docspasta.analysis``).
     """
     text = html if isinstance(html, str) else decode_html(html, encoding)
     tree = LexborHTMLParser(text)
@@ -176,7 +178,7 @@ def analyze_page(
         markdown=markdown,
         links=links,
         word_count=words,
-        token_count=count_tokens(markdown, options.token_encoding),
+        token_count=count_tokens(markdown, options.token_encoding) if tokens else 0,
         generator=generator.name,
         rejection=verdict,
         quality=score,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
@@ -25,12 +26,14 @@ from urllib.parse import urlsplit
 
 from docspasta.core.assemble import (
     SectionPage,
-    assemble_document,
     demote_headings,
     plain_heading_text,
+    render_header,
+    render_section,
+    section_anchors,
 )
 from docspasta.core.blocks import BlockKind, markdown_blocks
-from docspasta.core.boilerplate import boilerplate_blocks, strip_boilerplate
+from docspasta.core.boilerplate import block_keys, common_keys, strip_boilerplate
 from docspasta.core.split import split_document
 from docspasta.core.tokens import DEFAULT_ENCODING, count_tokens
 from docspasta.domain import TokenEncoding
@@ -101,19 +104,67 @@ def document_title(title: str | None, start_url: str) -> str:
 
 def without_boilerplate(pages: Sequence[RenderPage]) -> list[RenderPage]:
     """The pages with the crawl's boilerplate blocks removed (the same objects if none)."""
-    boilerplate = boilerplate_blocks(page.markdown for page in pages)
+    keys = [block_keys(page.markdown) for page in pages]
+    counts: Counter[bytes] = Counter()
+    for page_keys in keys:
+        counts.update(page_keys)
+    boilerplate = common_keys(counts, len(pages))
     if not boilerplate:
         return list(pages)
-    return [replace(p, markdown=strip_boilerplate(p.markdown, boilerplate)) for p in pages]
+    return [
+        page
+        if page_keys.isdisjoint(boilerplate)
+        else replace(page, markdown=strip_boilerplate(page.markdown, boilerplate))
+        for page, page_keys in zip(pages, keys, strict=True)
+    ]
+
+
+class MarkdownDocument:
+    """The markdown document built in two passes over the pages, holding one page at a time
+    (finalize streams them from the database twice): :meth:`scan` every page in document
+    order, then :meth:`header`, then :meth:`section` for every page in the same order. The
+    bytes are :func:`render_markdown`'s."""
+
+    def __init__(self, title: str, source_url: str) -> None:
+        self.title = title
+        self.source_url = source_url
+        self._titles: list[str] = []
+        self._counts: Counter[bytes] = Counter()
+        self._boilerplate: frozenset[bytes] | None = None
+
+    def scan(self, page: RenderPage) -> None:
+        """First pass: count the page's candidate boilerplate blocks, note its title."""
+        if self._boilerplate is not None:
+            raise RuntimeError("scan() after the second pass began")
+        self._counts.update(block_keys(page.markdown))
+        self._titles.append(page.title)
+
+    def header(self) -> str:
+        """The title, source and contents (after every page was scanned)."""
+        self._boilerplate = common_keys(self._counts, len(self._titles))
+        self._counts.clear()
+        anchors = section_anchors(self._titles, self.title)
+        toc = list(zip(self._titles, anchors, strict=True))
+        return render_header(self.title, self.source_url, toc)
+
+    def section(self, index: int, page: RenderPage) -> str:
+        """Second pass: page ``index``'s section, its boilerplate removed."""
+        if self._boilerplate is None:
+            raise RuntimeError("section() before header()")
+        if index >= len(self._titles) or page.title != self._titles[index]:
+            raise ValueError(f"page {page.url} does not match contents entry {index}")
+        markdown = strip_boilerplate(page.markdown, self._boilerplate)
+        return render_section(SectionPage(url=page.url, title=page.title, markdown=markdown))
 
 
 def render_markdown(title: str, source_url: str, pages: Sequence[RenderPage]) -> str:
     """The document: header, contents, one section per page (boilerplate removed)."""
-    sections = [
-        SectionPage(url=p.url, title=p.title, markdown=p.markdown)
-        for p in without_boilerplate(pages)
-    ]
-    return assemble_document(title, source_url, sections)
+    document = MarkdownDocument(title, source_url)
+    for page in pages:
+        document.scan(page)
+    parts = [document.header()]
+    parts += [document.section(index, page) for index, page in enumerate(pages)]
+    return "".join(parts)
 
 
 def _page_body(page: RenderPage) -> str:
@@ -343,6 +394,7 @@ def render(
 __all__ = [
     "FORMATS",
     "Format",
+    "MarkdownDocument",
     "RenderPage",
     "RenderedFile",
     "Rendering",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from docspasta.errors import InvalidOptionError
@@ -183,6 +184,34 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     if not path.startswith("/"):
         path = "/" + path
     return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
+
+
+@lru_cache(maxsize=8192)
+def _resolve_in(directory: str, href: str) -> str | None:
+    return normalize_url(href, directory)
+
+
+def resolve_link(href: str, base: str) -> str | None:
+    """``normalize_url(href, base)`` for the links of a page, memoised: a docs site repeats
+    the same navigation links on every page, so most of them were resolved before.
+
+    A reference with a path resolves against the base's directory alone (RFC 3986, 5.2.2), so
+    it is cached by that directory; ``""``, ``?query`` and ``#fragment`` references need the
+    whole base and are resolved directly.
+    """
+    href = href.strip()
+    if not href or href[0] in "?#":
+        return normalize_url(href, base)
+    base = base.strip()
+    end = len(base)
+    for mark in "?#":
+        found = base.find(mark)
+        if found != -1:
+            end = min(end, found)
+    slash = base.rfind("/", 0, end)
+    if slash < base.find("//") + 2:  # no path in the base: the join makes its own "/"
+        return normalize_url(href, base)
+    return _resolve_in(base[: slash + 1], href.split("#", 1)[0])
 
 
 def url_hash(url: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,27 +160,33 @@ class Store(RevisitStore):
     async def render_pages(self, job_id: str, user_id: str | None = None) -> list[RenderPage]:
         """The completed pages in document order with their whole markdown, for the renderings
         (:mod:`docspasta.core.renderings`). Empty for another user's job."""
+        return [page async for page in self.iter_render_pages(job_id, user_id)]
+
+    async def iter_render_pages(
+        self, job_id: str, user_id: str | None = None
+    ) -> AsyncIterator[RenderPage]:
+        """:meth:`render_pages` one page at a time, streamed from the database (a page's chunks
+        are joined; nothing else is held)."""
         query = (
             select(_P.id, _P.url, _P.title, _P.fidelity, _C.content)
             .join(page_content_chunks, _C.page_id == _P.id)
             .where(_P.job_id == job_id, _P.status == PageStatus.COMPLETED.value)
             .order_by(_P.order_key, _P.id, _C.chunk_index)
         )
-        pages: list[RenderPage] = []
         parts: list[str] = []
         current: Any = None
         async with self._read() as conn:
             if user_id is not None and await self._job(conn, job_id, user_id) is None:
-                return []
-            for row in await conn.execute(query):
+                return
+            result = await conn.stream(query)
+            async for row in result:
                 if current is not None and current.id != row.id:
-                    pages.append(_render_page(current, parts))
+                    yield _render_page(current, parts)
                     parts = []
                 current = row
                 parts.append(row.content)
         if current is not None:
-            pages.append(_render_page(current, parts))
-        return pages
+            yield _render_page(current, parts)
 
     async def page_counts(self, job_id: str) -> dict[PageStatus, int]:
         async with self._read() as conn:
