@@ -1,5 +1,6 @@
 """Generator detection and per-generator extraction on minimal pages modelled on each
-generator's public markup (for generators whose real output cannot be produced here)."""
+generator's public markup: older versions and hosted generators whose real output is not among
+the golden fixtures (``tests/core/test_golden.py``)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ CASES: list[tuple[str, str, str]] = [
         <div class="code">  cd x</div></div></code></pre>
         <div class="copy"><button>{CHROME}</button></div></figure></div></div>
         <div class="pagination-links">{CHROME}</div></div></main></div>""",
-        "Body text.\n\n> **Note**\n>\n> Hint.\n\n```sh\nls -la\n  cd x\n```\n",
+        "# Guide\n\nBody text.\n\n> **Note**\n>\n> Hint.\n\n```sh\nls -la\n  cd x\n```\n",
     ),
     (
         "nextra",
@@ -119,6 +120,19 @@ CASES: list[tuple[str, str, str]] = [
         <h1>Module pkg.mod</h1><div class="moduleDocstring"><p>Body text.</p></div>
         </div></div><footer>{CHROME}</footer>""",
         "# Module pkg.mod\n\nBody text.\n",
+    ),
+    (
+        "pydoctor",
+        '<meta name="generator" content="pydoctor 25.10.1">',
+        f"""<nav class="navbar mainnavbar">{CHROME}</nav><div class="container-fluid">
+        <div class="sidebarcontainer"><div class="sidebar">{CHROME}</div></div><main>
+        <div class="page-header"><h1 class="class">Widget</h1><div id="show-private">
+        <button>{CHROME}</button></div></div><div class="extrasDocstring"><p>Constructor:</p>
+        <p><a href="classIndex.html#pkg.Widget">{CHROME}</a></p></div>
+        <div class="moduleDocstring"><p>Body text.</p></div><div class="functionHeader">
+        def grow(): <a class="headerLink" href="#grow">{CHROME}</a></div></main></div>
+        <footer class="navbar">{CHROME}</footer>""",
+        "# Widget\n\nConstructor:\n\nBody text.\n\ndef grow():\n",
     ),
     (
         "sphinx",
@@ -176,6 +190,9 @@ def test_generator_page(generator: str, head: str, body: str, expected: str) -> 
         ('<div id="mdbook-help-container"></div>', "mdbook"),
         ('<div class="sphinxsidebar"></div>', "sphinx"),
         ('<meta name="generator" content="Docutils 0.19">', "sphinx"),
+        ('<div id="nextra-skip-nav"></div><main><p>x</p></main>', "nextra"),  # Nextra 4
+        ('<meta name="generator" content="pydoctor 25.10.1">', "pydoctor"),
+        ('<div id="show-private"></div>', "pydoctor"),
         ("<main><p>nothing known</p></main>", "generic"),
     ],
 )

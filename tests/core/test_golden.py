@@ -38,6 +38,15 @@ GOLDEN: list[tuple[str, str, str]] = [
         "https://docbook.example.org/html/admon.graphics.html",
         "docbook",
     ),
+    ("vitepress/guide.html", "https://widgetry.example.com/guide.html", "vitepress"),
+    ("docusaurus/user-guide.html", "https://widgetry.example.com/docs/user-guide", "docusaurus"),
+    ("starlight/user-guide.html", "https://widgetry.example.com/guides/user-guide/", "starlight"),
+    ("nextra/guide.html", "https://widgetry.example.com/guide", "nextra"),
+    ("furo/guide.html", "https://widgetry.example.com/guide.html", "sphinx"),
+    ("pydata/guide.html", "https://widgetry.example.com/guide.html", "sphinx"),
+    ("sphinx_rtd/guide.html", "https://widgetry.example.com/guide.html", "sphinx"),
+    ("sphinx_book/guide.html", "https://widgetry.example.com/guide.html", "sphinx"),
+    ("pydoctor/widgetry.html", "https://widgetry.example.com/api/widgetry.html", "pydoctor"),
 ]
 
 

@@ -153,7 +153,8 @@ RULES: tuple[Generator, ...] = (
         name="starlight",
         meta=r"starlight",
         probe=".sl-markdown-content, starlight-toc",
-        content=(".sl-markdown-content", "main"),
+        # <main> holds the page's <h1> (in its own panel) and .sl-markdown-content
+        content=("main", ".sl-markdown-content"),
         remove=(
             ".sl-anchor-link",
             ".pagination-links",
@@ -163,16 +164,22 @@ RULES: tuple[Generator, ...] = (
             "starlight-lang-select",
             "site-search",
             ".copy",
-            "figure.frame figcaption.header:empty",
+            # Expressive Code: an untitled frame's caption, a terminal's "Terminal window"
+            "figure.frame figcaption.header:has(> .title:empty)",
+            "figure.frame figcaption.header > .sr-only",
         ),
     ),
     Generator(
         name="nextra",
         meta=r"nextra",
-        probe=".nextra-content, .nextra-nav-container, .nextra-sidebar-container",
+        # Nextra 4 writes no meta tag and dropped .nextra-content: its skip link and navbar
+        probe=".nextra-content, .nextra-nav-container, .nextra-sidebar-container, "
+        "#nextra-skip-nav, .nextra-navbar",
         content=("article.nextra-content main", ".nextra-content", "article main", "main"),
         remove=(
             "a.subheading-anchor",
+            # Nextra 4 repeats each tab's name as an invisible <h3> anchor inside its panel
+            "[role=tabpanel] > h3[style*='visibility:hidden']",
             ".nextra-breadcrumb",
             ".nextra-toc",
             ".nextra-sidebar-container",
@@ -244,11 +251,14 @@ RULES: tuple[Generator, ...] = (
     Generator(
         name="pydoctor",
         meta=r"pydoctor",
-        probe="#showPrivate, .pydoctor-version",
-        content=("#main", ".container", "body"),
+        probe="#showPrivate, #show-private, .pydoctor-version",
+        content=("main", "#main", ".container", "body"),
         remove=(
             ".navbar",
             "#showPrivate",
+            "#show-private",
+            "a.headerLink",
+            ".extrasDocstring p:has(> a[href^='classIndex.html'])",
             ".sidebar",
             "footer",
             ".moduleSource",
