@@ -266,7 +266,12 @@ async def chaos(args: argparse.Namespace) -> dict[str, object]:
                 break
         seconds = time.monotonic() - started
         document = (
-            await probe.fetchval("SELECT final_markdown FROM crawling_jobs WHERE id = $1", job_id)
+            await probe.fetchval(
+                "SELECT string_agg(d.content, '' ORDER BY d.chunk_index) FROM document_chunks d "
+                "JOIN crawling_jobs j ON j.id = d.job_id AND j.document_generation = d.generation "
+                "WHERE j.id = $1",
+                job_id,
+            )
             or ""
         ).encode()
         rows = await probe.fetchval("SELECT count(*) FROM crawled_pages WHERE job_id = $1", job_id)

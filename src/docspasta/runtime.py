@@ -65,6 +65,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
 @dataclass(frozen=True)
 class JobRun:
     job: JobRecord
+    #: The finished document, when asked for (``run_job(..., markdown=True)``) and there is one.
     markdown: str | None
     failed_pages: list[tuple[str, str]]
     fidelity_warnings: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
@@ -84,8 +85,10 @@ async def run_job(
     settings: Settings,
     *,
     on_progress: ProgressCallback | None = None,
+    markdown: bool = True,
 ) -> JobRun:
-    """Run a job (new or interrupted) to its end with in-process workers.
+    """Run a job (new or interrupted) to its end with in-process workers; ``markdown=False``
+    leaves the document in the store (``Store.iter_final_markdown`` streams it).
 
     Work is dispatched from the database, not from memory: pending pages, expired leases, a
     pending start or a stranded finalize are all picked up, which is what resuming means.
@@ -110,7 +113,7 @@ async def run_job(
     ]
     return JobRun(
         job=final,
-        markdown=await store.final_markdown(job_id),
+        markdown=await store.final_markdown(job_id) if markdown else None,
         failed_pages=await store.failed_pages(job_id),
         fidelity_warnings=[(url, lost) for url, lost in warnings if lost],
     )

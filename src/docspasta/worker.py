@@ -56,6 +56,8 @@ SEEN_JOBS = 32
 #: Seeds from llms.txt and sitemaps get keys under this first component, after the start
 #: page's links; their place in the document is still decided by the link graph (finalize).
 SEED_KEY_COMPONENT = 999_999
+#: Characters per stored piece of a finished document (document_chunks).
+DOCUMENT_CHUNK_CHARS = 1 << 20
 #: Parsed link policies kept per worker (one per recent job), so robots.txt is parsed once.
 _POLICY_CACHE_SIZE = 64
 
@@ -433,16 +435,19 @@ class Worker:
         completed = sorted(
             (p for p in pages if p.status is PageStatus.COMPLETED), key=lambda p: (keys[p.id], p.id)
         )
-        markdown: str | None = None
+        document: tuple[str, int] | None = None
         message: str | None = None
         if not completed:
             status, message = JobStatus.FAILED, "no page could be converted"
         else:
-            markdown = await self._document(job)
+            document = await self._document(job)
+            if document is None:
+                log.warning("job %s: finalize lease lost while writing the document", job_id)
+                return
             failed = job.pages_failed
             status = JobStatus.PARTIAL_SUCCESS if failed else JobStatus.COMPLETED
             message = f"{failed} page(s) failed" if failed else None
-        if await self.store.finish_job(job_id, self.worker_id, status, message, markdown):
+        if await self.store.finish_job(job_id, self.worker_id, status, message, document):
             self.metrics.jobs.labels(status.value).inc()
             log.info(
                 "job %s finalized: %s (state_version %s)",
@@ -451,19 +456,41 @@ class Worker:
                 await self.store.state_version(job_id),
             )
 
-    async def _document(self, job: JobRecord) -> str:
-        """The markdown rendering (cross-page boilerplate removed), as the doors render it, in
-        two streamed passes over the pages: memory holds one page and the document, not every
-        page twice over."""
+    async def _document(self, job: JobRecord) -> tuple[str, int] | None:
+        """Write the markdown rendering (cross-page boilerplate removed), as the doors render
+        it, to the store in chunks of about :data:`DOCUMENT_CHUNK_CHARS`: two streamed passes
+        over the pages, so memory holds one page and one chunk, whatever the crawl's size.
+        Returns (generation, size in UTF-8 bytes), or None if the finalize lease was lost."""
         document = MarkdownDocument(document_title(job.title, job.url), job.url)
         async for page in self.store.iter_render_pages(job.id):
             document.scan(page)
-        parts = [document.header()]
+        generation = uuid.uuid4().hex
+        size = 0
+        chunks = 0
+        pending = [document.header()]
+        pending_chars = len(pending[0])
+
+        async def flush() -> bool:
+            nonlocal size, chunks, pending, pending_chars
+            content = "".join(pending)
+            pending, pending_chars = [], 0
+            size += len(content.encode())
+            chunks += 1
+            return await self.store.write_document_chunk(
+                job.id, self.worker_id, generation, chunks - 1, content
+            )
+
         index = 0
         async for page in self.store.iter_render_pages(job.id):
-            parts.append(document.section(index, page))
+            section = document.section(index, page)
             index += 1
-        return "".join(parts)
+            pending.append(section)
+            pending_chars += len(section)
+            if pending_chars >= DOCUMENT_CHUNK_CHARS and not await flush():
+                return None
+        if pending and not await flush():
+            return None
+        return generation, size
 
     # -- sweeper ------------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ async def test_migrated_schema_matches_the_declared_one(database_url: str) -> No
         await engines.dispose()
 
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
 
 
 async def _trigger_fires(engines: object, job_id: str) -> int:
@@ -114,3 +114,54 @@ async def test_trigger_fires_after_downgrade_and_upgrade(database_url: str) -> N
         assert version == 2
     finally:
         await store.close()
+
+
+async def test_0007_moves_finished_documents_into_chunks_and_back(database_url: str) -> None:
+    document = "# Docs\n\nSource: https://d.example/\n\nCafé ☕ — non-ASCII bytes count.\n"
+    engines = create_engines(database_url)
+    try:
+        await downgrade(engines, "base")
+        await upgrade(engines, "0006")
+        async with engines.writer.begin() as conn:
+            for job_id, markdown in (("done", document), ("failed", None)):
+                await conn.execute(
+                    crawling_jobs.insert().values(
+                        id=job_id,
+                        user_id="u",
+                        url="https://d.example/",
+                        options={},
+                        status="completed" if markdown else "failed",
+                        final_markdown=markdown,
+                        created_at=utcnow(),
+                        updated_at=utcnow(),
+                    )
+                )
+        await upgrade(engines, "0007")
+        assert await _trigger_fires(engines, "done") == 1
+    finally:
+        await engines.dispose()
+    store = await Store.open(database_url)
+    try:
+        done, failed = await store.get_job("done"), await store.get_job("failed")
+        assert done is not None
+        assert failed is not None
+        assert done.markdown_bytes == len(document.encode())
+        assert await store.final_markdown("done") == document
+        assert not failed.has_document
+        assert await store.final_markdown("failed") is None
+    finally:
+        await store.close()
+    engines = create_engines(database_url)
+    try:
+        await downgrade(engines, "0006")
+        async with engines.reader.connect() as conn:
+            back = await conn.execute(
+                select(crawling_jobs.c.id, crawling_jobs.c.final_markdown).order_by(
+                    crawling_jobs.c.id
+                )
+            )
+            assert back.all() == [("done", document), ("failed", None)]
+        assert await _trigger_fires(engines, "done") == 1
+        await upgrade(engines)
+    finally:
+        await engines.dispose()

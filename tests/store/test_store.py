@@ -8,7 +8,12 @@ from sqlalchemy import func, select, update
 
 from docspasta.domain import CrawlOptions, JobStatus, PageStatus, TaskKind
 from docspasta.store import NewPage, PageOutcome, Store
-from docspasta.store.schema import crawled_pages, crawling_jobs, page_content_chunks
+from docspasta.store.schema import (
+    crawled_pages,
+    crawling_jobs,
+    document_chunks,
+    page_content_chunks,
+)
 
 OPTIONS = CrawlOptions(max_pages=10, max_depth=5)
 
@@ -172,14 +177,28 @@ async def test_finalize_transition_and_lease_have_one_winner(store: Store) -> No
     assert len(winners) == 1
     winner = f"f{holders.index(winners[0])}"
     loser = "f0" if winner != "f0" else "f1"
-    assert not await store.finish_job(job_id, loser, JobStatus.COMPLETED, None, "x")
-    assert await store.finish_job(job_id, winner, JobStatus.COMPLETED, None, "doc")
+    # Only the lease holder writes the document, in chunks of its own generation.
+    assert not await store.write_document_chunk(job_id, loser, "g-loser", 0, "x")
+    assert await store.write_document_chunk(job_id, winner, "g-stale", 0, "stale attempt")
+    assert await store.write_document_chunk(job_id, winner, "g1", 0, "d")
+    assert await store.write_document_chunk(job_id, winner, "g1", 1, "oc")
+    assert not await store.finish_job(job_id, loser, JobStatus.COMPLETED, None, ("g-loser", 1))
+    assert await store.finish_job(job_id, winner, JobStatus.COMPLETED, None, ("g1", 3))
+    # The job's generation is the document; the others are gone; no writes after the end.
+    assert not await store.write_document_chunk(job_id, winner, "g1", 2, "late")
     # Terminal states never change again.
     assert not await store.fail_job(job_id, "late failure")
     job = await store.get_job(job_id)
     assert job is not None
     assert job.status is JobStatus.COMPLETED
+    assert (job.document_generation, job.markdown_bytes) == ("g1", 3)
     assert await store.final_markdown(job_id) == "doc"
+    assert [chunk async for chunk in store.iter_final_markdown(job_id)] == ["d", "oc"]
+    async with store.engines.reader.connect() as conn:
+        generations = await conn.execute(
+            select(document_chunks.c.generation).where(document_chunks.c.job_id == job_id)
+        )
+        assert set(generations.scalars()) == {"g1"}
 
 
 async def test_failed_start_page_fails_the_job(store: Store) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from docspasta.api.errors import ApiError
@@ -123,9 +123,10 @@ async def list_jobs(
 @router.get("/jobs/{job_id}", response_model=JobDetail, responses=ERRORS)
 async def get_job(job: OwnedJob, state: State) -> JobDetail:
     """The job, its options and counters, its latest and failed pages, and its document."""
-    markdown = await state.store.final_markdown(job.id) if job.status.is_terminal else None
-    size = len(markdown.encode()) if markdown is not None else None
-    inline = markdown if size is not None and size <= state.settings.inline_markdown_bytes else None
+    size = job.markdown_bytes if job.has_document else None
+    inline = None
+    if size is not None and size <= state.settings.inline_markdown_bytes:
+        inline = await state.store.final_markdown(job.id)
     recent = await state.store.recent_pages(job.id, limit=10)
     failed = await state.store.failed_pages(job.id)
     return JobDetail(
@@ -176,26 +177,24 @@ async def get_markdown(
     """The document as a download; ``?format=`` gives another rendering of the same pages:
     ``llms-txt`` (an index per llmstxt.org), ``llms-full`` (full text), ``jsonl`` (one JSON
     object per page: url, title, markdown, tokens, order, fidelity)."""
-    markdown = await state.store.final_markdown(job.id)
-    if markdown is None:
+    if not job.has_document:
         message = (
             "the job has no document yet"
             if not job.status.is_terminal
             else f"the job ended {job.status.value} without a document"
         )
         raise ApiError(409, "conflict", message)
-    if format != "markdown":
-        pages = await state.store.render_pages(job.id)
-        title = document_title(job.title, job.url)
-        encoding = job.options.token_encoding
-        rendered = await asyncio.to_thread(render, format, title, job.url, pages, encoding=encoding)
-        markdown = rendered.text
     filename = _filename(job).removesuffix(".md") + SUFFIXES[format]
-    return Response(
-        markdown,
-        media_type=MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "markdown":  # streamed as stored: one chunk in memory, no connection held
+        headers["Content-Length"] = str(job.markdown_bytes)
+        chunks = (chunk.encode() async for chunk in state.store.iter_final_markdown(job.id))
+        return StreamingResponse(chunks, media_type=MEDIA_TYPES[format], headers=headers)
+    pages = await state.store.render_pages(job.id)
+    title = document_title(job.title, job.url)
+    encoding = job.options.token_encoding
+    rendered = await asyncio.to_thread(render, format, title, job.url, pages, encoding=encoding)
+    return Response(rendered.text, media_type=MEDIA_TYPES[format], headers=headers)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobState, responses=ERRORS)

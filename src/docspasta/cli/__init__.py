@@ -40,7 +40,7 @@ from docspasta.cli.discoveryflags import (
 )
 from docspasta.cli.map import map_command
 from docspasta.cli.mcp_command import mcp_command
-from docspasta.cli.output import check_output, render_job, write_file, write_rendering
+from docspasta.cli.output import check_output, render_job, write_document, write_rendering
 from docspasta.cli.progress import CrawlProgress
 from docspasta.core.renderings import Format, Rendering
 from docspasta.core.tokens import DEFAULT_ENCODING
@@ -279,12 +279,14 @@ async def _crawl(
             job_id = await create_job(store, url, options, settings)
         job_ref.append(job_id)
         with CrawlProgress(stderr, url or resume or "", enabled=show_progress) as bar:
-            run = await run_job(store, job_id, settings, on_progress=bar.update)
-        if render_as is not None and run.markdown is not None:
+            run = await run_job(store, job_id, settings, on_progress=bar.update, markdown=False)
+        if render_as is not None and run.job.has_document:
             format, max_tokens, output, into = render_as
             if format != "markdown" or max_tokens is not None:
                 stem = output.stem if output is not None else "document"
                 into.append(await render_job(store, run.job, format, max_tokens, stem))
+            else:  # the document as finalize stored it, streamed out chunk by chunk
+                await write_document(store, run.job.id, output)
         return run
 
 
@@ -292,9 +294,8 @@ def _finish(
     run: JobRun, output: Path | None, seconds: float, rendering: Rendering | None = None
 ) -> None:
     job = run.job
-    if job.status is JobStatus.FAILED or run.markdown is None:
+    if job.status is JobStatus.FAILED or not job.has_document:
         _fail(JobFailedError(job.id, job.status_message or job.status.value), code=EXIT_FAILED)
-    assert run.markdown is not None
     if rendering is not None and output is not None:
         try:
             written = write_rendering(rendering, output)
@@ -305,13 +306,8 @@ def _finish(
         sys.stdout.write(rendering.text)
         sys.stdout.flush()
         where = "stdout"
-    elif output is None:
-        sys.stdout.write(run.markdown)
-        sys.stdout.flush()
-        where = "stdout"
-    else:
-        write_file(output, run.markdown)
-        where = str(output)
+    else:  # written by _crawl
+        where = "stdout" if output is None else str(output)
     for page_url, reason in run.failed_pages:
         stderr.print(f"[red]failed[/] {page_url}: {reason}", highlight=False, soft_wrap=True)
     if run.fidelity_warnings:

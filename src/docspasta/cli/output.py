@@ -9,6 +9,7 @@ written to a temporary name first and renamed, so a reader never sees half a fil
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,6 +59,25 @@ def write_file(path: Path, text: str) -> None:
         os.replace(partial, path)
     except OSError as exc:
         raise InvalidOptionError("--output", f"cannot write {path}: {exc.strerror}") from exc
+
+
+async def write_document(store: Store, job_id: str, output: Path | None) -> None:
+    """Write the job's finished document to ``output`` (stdout if None) chunk by chunk, as
+    the store holds it: memory holds one chunk, whatever the document's size."""
+    if output is None:
+        async for chunk in store.iter_final_markdown(job_id):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        partial = output.with_name(f".{output.name}.partial")
+        with partial.open("w", encoding="utf-8") as file:
+            async for chunk in store.iter_final_markdown(job_id):
+                file.write(chunk)
+        os.replace(partial, output)
+    except OSError as exc:
+        raise InvalidOptionError("--output", f"cannot write {output}: {exc.strerror}") from exc
 
 
 def write_rendering(rendering: Rendering, output: Path) -> list[Path]:

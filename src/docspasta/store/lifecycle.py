@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, insert, or_, select, update
 
 from docspasta.domain import JobStatus, PageStatus, Task, TaskKind
 from docspasta.store.records import JobRecord
-from docspasta.store.repository import _C, _J, _OPEN, _P, _TERMINAL, JobPageStore
-from docspasta.store.schema import crawled_pages, crawling_jobs, page_content_chunks, utcnow
+from docspasta.store.repository import _C, _D, _J, _OPEN, _P, _TERMINAL, JobPageStore
+from docspasta.store.schema import (
+    crawled_pages,
+    crawling_jobs,
+    document_chunks,
+    page_content_chunks,
+    utcnow,
+)
 
 
 class LifecycleStore(JobPageStore):
@@ -67,17 +73,50 @@ class LifecycleStore(JobPageStore):
             async for row in result:
                 yield row.id, row.url, row.title, row.content
 
+    async def write_document_chunk(
+        self, job_id: str, worker_id: str, generation: str, index: int, content: str
+    ) -> bool:
+        """Store chunk ``index`` of the document generation ``generation``, while this worker
+        holds the finalize lease (the job row is locked meanwhile: a claim waits). False if the
+        lease was lost: the finalize must stop."""
+        async with self._write() as conn:
+            held = await conn.execute(
+                select(_J.id)
+                .where(
+                    _J.id == job_id,
+                    _J.status == JobStatus.FINALIZING.value,
+                    _J.lease_owner == worker_id,
+                )
+                .with_for_update()
+            )
+            if held.first() is None:
+                return False
+            await conn.execute(
+                document_chunks.delete().where(
+                    _D.job_id == job_id, _D.generation == generation, _D.chunk_index == index
+                )
+            )
+            await conn.execute(
+                insert(document_chunks).values(
+                    job_id=job_id, generation=generation, chunk_index=index, content=content
+                )
+            )
+        return True
+
     async def finish_job(
         self,
         job_id: str,
         worker_id: str,
         status: JobStatus,
         message: str | None,
-        markdown: str | None,
+        document: tuple[str, int] | None,
     ) -> bool:
-        """``finalizing -> terminal`` by the lease holder only. False if the lease was lost."""
+        """``finalizing -> terminal`` by the lease holder only, with ``document`` = (generation
+        written by :meth:`write_document_chunk`, its size in UTF-8 bytes), or None. Chunks of
+        any other generation are deleted. False if the lease was lost."""
         now = utcnow()
         self._running_jobs.pop(job_id, None)
+        generation, size = document if document is not None else (None, None)
         async with self._write() as conn:
             result = await conn.execute(
                 update(crawling_jobs)
@@ -89,7 +128,8 @@ class LifecycleStore(JobPageStore):
                 .values(
                     status=status.value,
                     status_message=message,
-                    final_markdown=markdown,
+                    document_generation=generation,
+                    markdown_bytes=size,
                     lease_owner=None,
                     lease_expires_at=None,
                     completed_at=now,
@@ -97,7 +137,13 @@ class LifecycleStore(JobPageStore):
                 )
                 .returning(_J.id)
             )
-            return result.first() is not None
+            if result.first() is None:
+                return False
+            stale = document_chunks.delete().where(_D.job_id == job_id)
+            if generation is not None:
+                stale = stale.where(_D.generation != generation)
+            await conn.execute(stale)
+            return True
 
     async def failed_pages(self, job_id: str) -> list[tuple[str, str]]:
         """(url, reason) of the job's failed pages, in document order."""

@@ -33,6 +33,13 @@ class JobRecord:
     updated_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    #: The finished document's generation in document_chunks (None: no document) and size.
+    document_generation: str | None = None
+    markdown_bytes: int | None = None
+
+    @property
+    def has_document(self) -> bool:
+        return self.document_generation is not None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> JobRecord:
@@ -56,6 +63,8 @@ class JobRecord:
             updated_at=row["updated_at"],
             started_at=row["started_at"],
             completed_at=row["completed_at"],
+            document_generation=row["document_generation"],
+            markdown_bytes=row["markdown_bytes"],
         )
 
     def snapshot(self) -> ProgressSnapshot:

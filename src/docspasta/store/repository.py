@@ -38,7 +38,13 @@ from docspasta.domain import (
 )
 from docspasta.store.engine import Engines, create_engines, upgrade
 from docspasta.store.records import JobRecord, NewPage, PageClaim, PageOutcome, PageRecord
-from docspasta.store.schema import crawled_pages, crawling_jobs, page_content_chunks, utcnow
+from docspasta.store.schema import (
+    crawled_pages,
+    crawling_jobs,
+    document_chunks,
+    page_content_chunks,
+    utcnow,
+)
 
 #: Enqueues tasks inside an open transaction (see ``JobPageStore.use_outbox``).
 Outbox = Callable[[AsyncConnection, Sequence[Task], float], Awaitable[None]]
@@ -51,6 +57,7 @@ CHUNK_CHARS = 256 * 1024
 _J = crawling_jobs.c
 _P = crawled_pages.c
 _C = page_content_chunks.c
+_D = document_chunks.c
 _OPEN = (PageStatus.PENDING.value, PageStatus.PROCESSING.value)
 _TERMINAL = tuple(s.value for s in TERMINAL_JOB_STATUSES)
 
@@ -180,11 +187,39 @@ class JobPageStore:
             return (await conn.execute(query)).scalar_one_or_none()
 
     async def final_markdown(self, job_id: str, user_id: str | None = None) -> str | None:
-        query = select(_J.final_markdown).where(_J.id == job_id)
+        """The finished document as one string (None: no document, or not the user's job).
+        Prefer :meth:`iter_final_markdown` for large documents."""
+        parts = [part async for part in self.iter_final_markdown(job_id, user_id)]
+        return "".join(parts) if parts else None
+
+    async def iter_final_markdown(
+        self, job_id: str, user_id: str | None = None
+    ) -> AsyncIterator[str]:
+        """The finished document chunk by chunk (nothing for a job without one), one short
+        query per chunk: no connection is held while the caller writes a chunk out."""
+        query = select(_J.document_generation).where(_J.id == job_id)
         if user_id is not None:
             query = query.where(_J.user_id == user_id)
         async with self._read() as conn:
-            return (await conn.execute(query)).scalar_one_or_none()
+            generation = (await conn.execute(query)).scalar_one_or_none()
+        if generation is None:
+            return
+        index = 0
+        while True:
+            async with self._read() as conn:
+                content = (
+                    await conn.execute(
+                        select(_D.content).where(
+                            _D.job_id == job_id,
+                            _D.generation == generation,
+                            _D.chunk_index == index,
+                        )
+                    )
+                ).scalar_one_or_none()
+            if content is None:
+                return
+            yield content
+            index += 1
 
     async def start_job(
         self, job_id: str, robots_txt: str | None, seeds: Sequence[NewPage]

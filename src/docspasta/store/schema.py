@@ -82,6 +82,8 @@ crawling_jobs = Table(
     Column("total_words", Integer, nullable=False, server_default="0"),
     Column("total_tokens", Integer, nullable=False, server_default="0"),
     Column("robots_txt", Text),
+    # Unused since migration 0007 (it moved documents to document_chunks); kept so that the
+    # table need not be rebuilt (SQLite), which would drop its state_version trigger.
     Column("final_markdown", Text),
     Column("lease_owner", String(64)),
     Column("lease_expires_at", UTCDateTime),
@@ -89,6 +91,9 @@ crawling_jobs = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("completed_at", UTCDateTime),
+    # The finished document: its chunks of this generation in document_chunks, its UTF-8 size.
+    Column("document_generation", String(32)),
+    Column("markdown_bytes", Integer),
     Index(None, "user_id", "created_at"),
     Index(None, "status"),
 )
@@ -150,6 +155,24 @@ page_content_chunks = Table(
     Column("metadata", JSONType, key="meta"),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("page_id", "chunk_index"),
+)
+
+#: A finished job's document, in order, as finalize wrote it: written piece by piece under the
+#: finalize lease (so no process ever holds the whole document twice), under a generation that
+#: finish_job makes the job's own in the transaction that ends it; other generations (a
+#: finalize that lost its lease) are never read and are deleted then.
+document_chunks = Table(
+    "document_chunks",
+    metadata,
+    Column(
+        "job_id",
+        String(36),
+        ForeignKey("crawling_jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("generation", String(32), primary_key=True),
+    Column("chunk_index", Integer, primary_key=True),
+    Column("content", Text, nullable=False),
 )
 
 users = Table(
