@@ -85,14 +85,16 @@ def test_spans_are_repeated_in_every_slot() -> None:
     assert rows[2:] == ["|1|2|a|", "|1|3|b|"]
 
 
-def test_table_with_block_content_becomes_a_list() -> None:
+def test_table_with_a_code_block_stays_a_gfm_table() -> None:
     html = (
         "<table><tr><th>Name</th><th>Example</th></tr>"
         "<tr><td>loop</td><td><pre class='language-py'>for x in y:\n    f(x)</pre></td></tr>"
         "</table>"
     )
     assert to_markdown(html, BASE) == (
-        "- **Name**\n\n  loop\n\n  **Example**\n\n  ```python\n  for x in y:\n      f(x)\n  ```\n"
+        "| Name | Example                     |\n"
+        "| ---- | --------------------------- |\n"
+        "| loop | `for x in y:`<br>`    f(x)` |\n"
     )
 
 
