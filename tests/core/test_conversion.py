@@ -187,3 +187,43 @@ def test_sphinx_highlight_default_is_the_language_pygments_used() -> None:
     assert "```python\nimport os\n```" in block(lexed)
     assert "```pycon\n>>> 1\n```" in block(session)
     assert "```\nplain text\n```" in block("<pre>plain text\n</pre>")
+
+
+def test_docutils_sidebar_and_local_contents_survive_chrome_removal() -> None:
+    # ``.. sidebar::`` is an <aside>, ``.. contents:: :local:`` a <nav>: content, not chrome
+    html = (
+        "<html><head><meta name='generator' content='Sphinx'></head><body>"
+        "<div class='body' role='main'><h1>T</h1>"
+        "<aside class='sidebar'><p class='sidebar-title'>Important</p><p>Reference only.</p>"
+        "</aside><p>Low-level APIs:</p><nav class='contents local' id='contents'>"
+        "<ul class='simple'><li><p><a class='reference internal' href='#running'>"
+        "Running the loop</a></p></li></ul></nav><p>Some words here.</p></div>"
+        "<div class='sphinxsidebar' role='navigation'><p>Site nav</p></div></body></html>"
+    )
+    assert analyze_page(html, URL).markdown == (
+        "# T\n\n> **Important**\n>\n> Reference only.\n\nLow-level APIs:\n\n"
+        "- [Running the loop](https://docs.example.com/guide/page.html#running)\n\n"
+        "Some words here.\n"
+    )
+
+
+def test_superscripts_and_subscripts_stay_apart_footnote_markers_become_text() -> None:
+    html = (
+        "<p>2<sup class='x'>64</sup> - 1, H<sub>2</sub>O, note<sup><a href='#n1'>1</a></sup>, "
+        "<a href='#f'><sup class='footnote'>[a]</sup></a></p>"
+    )
+    assert to_markdown(html, BASE) == (
+        "2<sup>64</sup> - 1, H<sub>2</sub>O, note[1](https://docs.example.com/guide/page.html#n1), "
+        "[[a]](https://docs.example.com/guide/page.html#f)\n"
+    )
+
+
+def test_docbook_acronym_after_a_line_break_keeps_its_space() -> None:
+    html = (
+        "<p>an <code>https</code>\n   <acronym class='acronym'>URL</acronym> and <span>System V"
+        "</span>\n <acronym>IPC</acronym>, <acronym title='Structured Query Language'>SQL</acronym>"
+        "</p>"
+    )
+    assert to_markdown(html, BASE) == (
+        "an `https` URL and System V IPC, SQL (Structured Query Language)\n"
+    )

@@ -92,6 +92,13 @@ def test_no_comments_no_trailing_whitespace_collapsed_blank_lines() -> None:
     assert not markdown.endswith("\n\n")
 
 
+def test_comment_syntax_inside_inline_code_is_kept() -> None:
+    html = "<p>Called for a comment such as <code>&lt;!--comment--&gt;</code>.</p><!-- gone -->"
+    assert to_markdown(html, BASE) == "Called for a comment such as `<!--comment-->`.\n"
+    text = "a <!-- gone --> `<!-- kept -->` and ``x <!-- kept too --> y``\n"
+    assert tidy_markdown(text) == "a  `<!-- kept -->` and ``x <!-- kept too --> y``\n"
+
+
 def test_empty_content_gives_empty_string() -> None:
     assert to_markdown("", BASE) == ""
     assert to_markdown("<div>  </div>", BASE) == ""

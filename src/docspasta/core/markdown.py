@@ -8,7 +8,7 @@ string for an empty page).
 Before conversion the content is prepared in place (:func:`prepare_content`): docs structures
 (:mod:`docspasta.core.structures`), code blocks (:mod:`docspasta.core.codeblocks`: one
 ``<pre><code class="language-X">`` per block, gutters gone) and tables
-(:mod:`docspasta.core.tables`: spans expanded, block-content tables as lists).
+(:mod:`docspasta.core.tables`: spans expanded, block cells as `<br>` lines, nested tables as lists).
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ from docspasta.core.tables import normalize_tables
 
 _FENCE_OPEN = re.compile(r"^(?:[ \t]*>)*[ \t]*(?:(?:[-*+]|\d+[.)])[ \t]+)?(`{3,}|~{3,})")
 _QUOTE_PREFIX = re.compile(r"^(?:[ \t]*>)*")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+#: An inline code span (group 1 its backticks: kept, ``<!--`` in code is text; it ends at a
+#: blank line) or an HTML comment (removed).
+_CODE_SPAN_OR_COMMENT = re.compile(
+    r"(?<!`)(`+)(?!`)(?:(?!\n[ \t]*\n).)+?(?<!`)\1(?!`)|<!--.*?-->", re.DOTALL
+)
 #: A paragraph of its own that :func:`tidy_markdown` turns into a blank line.
 _SEPARATOR = "\ue000"
 
@@ -40,6 +44,8 @@ def _options(base_url: str) -> ConversionOptions:
         autolinks=True,
         wrap=False,
         base_url=base_url,
+        # kept by rewrite_structures only when they hold plain text
+        preserve_tags=["sup", "sub"],
     )
 
 
@@ -97,6 +103,10 @@ def _prose_segments(lines: Sequence[str]) -> Iterator[tuple[bool, list[str]]]:
         yield current, run
 
 
+def _without_comments(text: str) -> str:
+    return _CODE_SPAN_OR_COMMENT.sub(lambda m: m.group(0) if m.group(1) else "", text)
+
+
 def tidy_markdown(text: str) -> str:
     """Clean converted markdown outside fenced code blocks; code is left byte for byte.
 
@@ -104,7 +114,7 @@ def tidy_markdown(text: str) -> str:
     leading and trailing blank lines, and ends the text with exactly one newline ("" if empty).
     """
     pieces = [
-        "\n".join(run) if in_code else _HTML_COMMENT.sub("", "\n".join(run))
+        "\n".join(run) if in_code else _without_comments("\n".join(run))
         for in_code, run in _prose_segments(text.split("\n"))
     ]
     lines = "\n".join(pieces).split("\n")

@@ -10,14 +10,21 @@ Two passes around the removal of page chrome (:func:`docspasta.core.extract.clea
   buttons go;
 - admonitions (Sphinx/MkDocs ``.admonition``, Docusaurus ``.theme-admonition``, VitePress
   ``.custom-block``, Starlight's ``<aside>``, Nextra callouts, Docsy alerts, DocBook's
-  ``div.note``…, pydoctor's ``.rst-admonition``) become ``<blockquote>`` starting with their
-  title in bold (the kind of admonition when it shows no title).
+  ``div.note``…, pydoctor's ``.rst-admonition``) and docutils sidebars (``.. sidebar::``,
+  an ``<aside>`` chrome removal takes for a page's sidebar) become ``<blockquote>`` starting
+  with their title in bold (the kind of admonition when it shows no title);
+- docutils' ``.. contents::`` (a ``<nav>`` since docutils 0.18, a ``div.topic`` before) becomes
+  a ``<div>``: its list belongs to the text that introduces it.
 
 :func:`rewrite_structures` runs AFTER it: API signatures (Sphinx ``dl.py dt.sig`` and its other
 domains, Javadoc ``.member-signature``/``.type-signature``, rustdoc item declarations are already
 ``<pre>``) become inline code or code blocks; other definition terms become bold paragraphs;
 Doxygen's ``div.title`` becomes the page's ``<h1>``; Javadoc's grid summary tables become
-``<table>``.
+``<table>``; ``<sup>``/``<sub>`` holding plain text stay HTML in the markdown (``2<sup>64</sup>``
+is not 264), those holding or inside a link (footnote markers) become their text;
+``<acronym>`` (DocBook's) becomes ``<abbr>`` and ``<big>``/``<nobr>`` their text: html-to-markdown
+drops the line break before an inline element it does not know, gluing ``<code>https</code>``
+and an ``<acronym>URL</acronym>`` on the next line into one word.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ _ADMONITIONS: tuple[tuple[str, str], ...] = (
     ("div.alert", ".alert-heading"),
     ("div.callout", ".callout-title"),
     ("div.rst-admonition", ".rst-admonition-title"),
+    ("aside.sidebar:has(> .sidebar-title), div.sidebar:has(> .sidebar-title)", ".sidebar-title"),
     (
         "div.note:has(> .title), div.tip:has(> .title), div.warning:has(> .title), "
         "div.caution:has(> .title), div.important:has(> .title)",
@@ -55,6 +63,8 @@ _MATERIAL_LABELS = ".tabbed-labels > label, div.tabbed-set > label"
 _MATERIAL_BLOCKS = (
     ".tabbed-content > .tabbed-block, div.tabbed-set > .tabbed-content:not(:has(> .tabbed-block))"
 )
+#: docutils' table of contents (a ``nav`` since 0.18); Doxygen's ``div.contents`` is no nav.
+_LOCAL_CONTENTS = "nav.contents:has(> ul.simple), nav.contents:has(> .topic-title)"
 _ANY_TABS = "[role=tablist], div.tabbed-set, div.sd-tab-set, div.vp-code-group"
 #: Classes of a ``<dl>`` whose terms are API signatures (Sphinx domains and object types).
 _SIGNATURE_LISTS = frozenset(
@@ -164,11 +174,20 @@ def _admonitions(container: LexborNode) -> None:
         node.replace_with(quote, move=True)
 
 
+def _local_contents(container: LexborNode) -> None:
+    for nav in container.css(_LOCAL_CONTENTS):
+        holder = nav.parser.create_node("div")
+        _move_children(nav, holder)
+        nav.replace_with(holder, move=True)
+
+
 def rescue_structures(container: LexborNode) -> None:
-    """Tabs and admonitions, before chrome removal (see the module docstring)."""
+    """Tabs, admonitions and tables of contents, before chrome removal (see the module
+    docstring)."""
     if container.css_first(_ANY_TABS) is not None:
         _tabs(container)
     _admonitions(container)
+    _local_contents(container)
 
 
 def _tabs(container: LexborNode) -> None:
@@ -248,8 +267,59 @@ def _lift_group_heading(row: LexborNode) -> None:
     row.decompose()
 
 
+def _inside(node: LexborNode, tags: frozenset[str]) -> bool:
+    ancestor = node.parent
+    while ancestor is not None:
+        if ancestor.tag in tags:
+            return True
+        ancestor = ancestor.parent
+    return False
+
+
+#: Where a ``<sup>``/``<sub>`` cannot stay HTML: in a link's text, in code.
+_NO_SCRIPTS_IN = frozenset({"a", "pre", "code"})
+
+
+def _scripts(container: LexborNode) -> None:
+    """``<sup>``/``<sub>`` of plain text stay (attributes dropped), the others become text."""
+    for node in container.css("sup, sub"):
+        if node.parent is None:
+            continue
+        text = node.text().strip()
+        inner = [child for child in node.css("*") if child.mem_id != node.mem_id]
+        if (
+            not text
+            or text.startswith("[")
+            or any(child.tag in {"a", "sup", "sub"} for child in inner)
+            or _inside(node, _NO_SCRIPTS_IN)
+        ):
+            node.unwrap()
+            continue
+        for element in (node, *inner):
+            for name in list(element.attrs.keys()):
+                del element.attrs[name]
+
+
+def _obsolete_inline(container: LexborNode) -> None:
+    for node in container.css("acronym, big, nobr"):
+        if node.tag != "acronym":
+            node.unwrap()
+            continue
+        abbr = node.parser.create_node("abbr")
+        title = node.attributes.get("title")
+        if title:
+            abbr.attrs["title"] = title
+        _move_children(node, abbr)
+        node.replace_with(abbr, move=True)
+
+
 def rewrite_structures(container: LexborNode) -> None:
-    """Signatures, definition lists, Doxygen titles, grid tables (see the module docstring)."""
+    """Signatures, definition lists, Doxygen titles, grid tables, super- and subscripts,
+    obsolete inline elements (see the module docstring)."""
+    if container.css_first("sup, sub") is not None:
+        _scripts(container)
+    if container.css_first("acronym, big, nobr") is not None:
+        _obsolete_inline(container)
     grids = False
     for node in container.css(_REWRITTEN):
         if node.parent is None:
