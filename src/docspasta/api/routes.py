@@ -28,7 +28,7 @@ from docspasta.api.models import (
     PageInfo,
     job_links,
 )
-from docspasta.api.state import Caller, OwnedJob, State
+from docspasta.api.state import AppState, Caller, OwnedJob, State
 from docspasta.core.renderings import MEDIA_TYPES, SUFFIXES, document_title, render
 from docspasta.domain import CrawlOptions
 from docspasta.runtime import validate_request
@@ -164,6 +164,7 @@ def _filename(job: JobRecord) -> str:
     response_class=PlainTextResponse,
     responses={
         200: {
+            "description": "The rendering; with ``maxTokens``, the index of the parts or one part.",
             "content": {"text/markdown": {}, "text/plain": {}, "application/x-ndjson": {}},
         },
         **JSON_ERRORS,
@@ -173,10 +174,45 @@ async def get_markdown(
     job: OwnedJob,
     state: State,
     format: Annotated[Literal["markdown", "llms-txt", "llms-full", "jsonl"], Query()] = "markdown",
+    max_tokens: Annotated[
+        int | None,
+        Query(
+            alias="maxTokens",
+            description="Split the markdown document into parts of at most this many tokens "
+            "(the job's token encoding) and answer the index of the parts.",
+        ),
+    ] = None,
+    part: Annotated[
+        int | None,
+        Query(ge=1, description="With maxTokens: answer this part of the split (1-based)."),
+    ] = None,
 ) -> Response:
     """The document as a download; ``?format=`` gives another rendering of the same pages:
     ``llms-txt`` (an index per llmstxt.org), ``llms-full`` (full text), ``jsonl`` (one JSON
-    object per page: url, title, markdown, tokens, order, fidelity)."""
+    object per page: url, title, markdown, tokens, order, fidelity).
+
+    ``?maxTokens=N`` splits the markdown document as ``docspasta crawl --max-tokens N`` does and
+    answers its index; ``&part=K`` answers part K, byte for byte the CLI's ``.part-00K.md``. The
+    index is the CLI's index except that each part's link is this route's URL for that part
+    (``/api/v5/jobs/{id}/markdown?maxTokens=N&part=K``) instead of a file name: a file name
+    would resolve to nothing over HTTP, while a link to the URL is what a reader or an LLM
+    client fetching the index can follow as it is, with no side channel to consult. The links
+    are root-relative, like the job's ``links``. A part also carries ``Link`` headers
+    (``rel="index"``, ``"prev"``, ``"next"``) for clients that walk the parts.
+
+    Every request renders the split anew from the stored pages (pure: the same bytes each time).
+    """
+    if max_tokens is not None and format != "markdown":
+        raise ApiError(
+            422,
+            "invalid",
+            f"maxTokens: splits format=markdown only, not {format}",
+            field="maxTokens",
+        )
+    if part is not None and max_tokens is None:
+        raise ApiError(
+            422, "invalid", "part: needs maxTokens (the split to take it from)", field="part"
+        )
     if not job.has_document:
         message = (
             "the job has no document yet"
@@ -184,6 +220,8 @@ async def get_markdown(
             else f"the job ended {job.status.value} without a document"
         )
         raise ApiError(409, "conflict", message)
+    if max_tokens is not None:
+        return await _split(job, state, max_tokens, part)
     filename = _filename(job).removesuffix(".md") + SUFFIXES[format]
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "markdown":  # streamed as stored: one chunk in memory, no connection held
@@ -195,6 +233,64 @@ async def get_markdown(
     encoding = job.options.token_encoding
     rendered = await asyncio.to_thread(render, format, title, job.url, pages, encoding=encoding)
     return Response(rendered.text, media_type=MEDIA_TYPES[format], headers=headers)
+
+
+def _part_url(job_id: str, max_tokens: int, part: int) -> str:
+    """The URL of one part of a job's split: what the API's index links to."""
+    return f"{job_links(job_id).markdown}?maxTokens={max_tokens}&part={part}"
+
+
+async def _split(job: JobRecord, state: AppState, max_tokens: int, part: int | None) -> Response:
+    """The index of the job's split (its part links made API URLs), or part ``part``."""
+    pages = await state.store.render_pages(job.id)
+    title = document_title(job.title, job.url)
+    stem = _filename(job).removesuffix(".md")
+    try:
+        rendering = await asyncio.to_thread(
+            render,
+            "markdown",
+            title,
+            job.url,
+            pages,
+            encoding=job.options.token_encoding,
+            max_tokens=max_tokens,
+            stem=stem,
+        )
+    except ValueError as exc:  # the budget cannot hold a part: render() says why
+        reason = str(exc).replace("max_tokens", "maxTokens")
+        raise ApiError(422, "invalid", reason, field="maxTokens") from exc
+    index, *parts = rendering.files
+    media_type = rendering.media_type
+    if part is None:
+        links = {
+            f"- [Part {k}]({file.path})": f"- [Part {k}]({_part_url(job.id, max_tokens, k)})"
+            for k, file in enumerate(parts, start=1)
+        }
+        text = "\n".join(_relinked(line, links) for line in index.content.split("\n"))
+        headers = {"Content-Disposition": f'attachment; filename="{index.path}"'}
+        return Response(text, media_type=media_type, headers=headers)
+    if part > len(parts):
+        message = (
+            f"part {part} not found: the split at maxTokens={max_tokens} has {len(parts)} parts"
+        )
+        raise ApiError(404, "not_found", message, field="part")
+    related = [f'<{job_links(job.id).markdown}?maxTokens={max_tokens}>; rel="index"']
+    if part > 1:
+        related.append(f'<{_part_url(job.id, max_tokens, part - 1)}>; rel="prev"')
+    if part < len(parts):
+        related.append(f'<{_part_url(job.id, max_tokens, part + 1)}>; rel="next"')
+    headers = {
+        "Content-Disposition": f'attachment; filename="{parts[part - 1].path}"',
+        "Link": ", ".join(related),
+    }
+    return Response(parts[part - 1].content, media_type=media_type, headers=headers)
+
+
+def _relinked(line: str, links: dict[str, str]) -> str:
+    """An index line with its part link (``- [Part K](file name)``) made the part's URL."""
+    head, colon, rest = line.partition(":")
+    new = links.get(head)
+    return new + colon + rest if new is not None else line
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobState, responses=ERRORS)
