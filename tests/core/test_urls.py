@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from docspasta.core.urls import Scope, normalize_url, resolve_link, url_hash
 from docspasta.errors import InvalidOptionError
@@ -204,3 +206,12 @@ def test_resolve_link_is_normalize_url_against_the_base(base: str) -> None:
     for _ in range(2):
         for href in _HREFS:
             assert resolve_link(href, base) == normalize_url(href, base), (href, base)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    base=st.sampled_from(_BASES),
+    href=st.text(alphabet="ab.-_~/%?#;:@=&+ AZ09\u00e9", max_size=24),
+)
+def test_resolve_link_equals_normalize_url_for_any_reference(base: str, href: str) -> None:
+    assert resolve_link(href, base) == normalize_url(href, base)

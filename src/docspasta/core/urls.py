@@ -196,11 +196,14 @@ def resolve_link(href: str, base: str) -> str | None:
     the same navigation links on every page, so most of them were resolved before.
 
     A reference with a path resolves against the base's directory alone (RFC 3986, 5.2.2), so
-    it is cached by that directory; ``""``, ``?query`` and ``#fragment`` references need the
-    whole base and are resolved directly.
+    it is cached by that directory, without its fragment (normalisation drops it). References
+    that need the whole base (``""``, ``?query``, ``#fragment``) or that ``urljoin`` reads as an
+    empty path (``;params``, ``//``) are resolved directly.
     """
     href = href.strip()
-    if not href or href[0] in "?#":
+    if not href or href[0] == "#":  # the page itself (a fragment is dropped)
+        return _normalized(base)
+    if href[0] in "?;" or href.startswith("//"):
         return normalize_url(href, base)
     base = base.strip()
     end = len(base)
@@ -211,7 +214,33 @@ def resolve_link(href: str, base: str) -> str | None:
     slash = base.rfind("/", 0, end)
     if slash < base.find("//") + 2:  # no path in the base: the join makes its own "/"
         return normalize_url(href, base)
-    return _resolve_in(base[: slash + 1], href.split("#", 1)[0])
+    directory, ref = base[: slash + 1], href.split("#", 1)[0]
+    if ref[-1:].isspace():  # normalize_url would strip it: keep "a #b" as urljoin reads it
+        return normalize_url(href, base)
+    if (
+        _PLAIN_RELATIVE.match(ref)
+        and "/." not in ref
+        and "//" not in ref
+        and _is_normalized(directory)
+    ):
+        # Fast path, the common case: a plain relative path against a normalised directory
+        # needs no parsing, escaping or dot-segment removal, only the index.html rule.
+        return _unify_path(directory + ref)
+    return _resolve_in(directory, ref)
+
+
+#: A relative reference that normalisation leaves as it is: no scheme, query, escape, session
+#: parameter or leading dot segment; only characters a path keeps unescaped.
+_PLAIN_RELATIVE = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~/-]*\Z")
+
+
+@lru_cache(maxsize=1024)
+def _normalized(url: str) -> str | None:
+    return normalize_url(url)
+
+
+def _is_normalized(url: str) -> bool:
+    return _normalized(url) == url
 
 
 def url_hash(url: str) -> str:
