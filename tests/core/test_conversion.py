@@ -227,3 +227,29 @@ def test_docbook_acronym_after_a_line_break_keeps_its_space() -> None:
     assert to_markdown(html, BASE) == (
         "an `https` URL and System V IPC, SQL (Structured Query Language)\n"
     )
+
+
+def test_expressive_code_empty_lines_stay_single_blank_lines() -> None:
+    # Expressive Code (Starlight) writes an empty line's text as "\n"
+    html = (
+        '<div class="expressive-code"><figure class="frame"><pre data-language="python"><code>'
+        '<div class="ec-line"><div class="code">import os</div></div>'
+        '<div class="ec-line"><div class="code">\n</div></div>'
+        '<div class="ec-line"><div class="code">\n</div></div>'
+        '<div class="ec-line"><div class="code"><span class="indent">    </span>f()</div></div>'
+        "</code></pre></figure></div>"
+    )
+    assert to_markdown(html, BASE) == "```python\nimport os\n\n\n    f()\n```\n"
+
+
+def test_literal_asterisks_in_prose_are_escaped_not_in_code() -> None:
+    html = (
+        "<p>A rate of 2*2*44100 and <em>real</em> emphasis, <code>*args</code>.</p>"
+        "<pre class='language-py'>x = a*b ** 2</pre>"
+        "<p><a href='https://docs.example.com/a*b'>a*b</a></p>"
+    )
+    assert to_markdown(html, BASE) == (
+        "A rate of 2\\*2\\*44100 and *real* emphasis, `*args`.\n\n"
+        "```python\nx = a*b ** 2\n```\n\n"
+        "[a\\*b](https://docs.example.com/a*b)\n"
+    )

@@ -82,8 +82,7 @@ CASES: list[tuple[str, str, str]] = [
         <pre data-language="js"><code><span class="line">let x = 1</span></code></pre>
         <div class="nextra-callout"><div>💡</div><div>Hint.</div></div></main></article>
         <nav class="nextra-toc">{CHROME}</nav>""",
-        "# Guide\n\nBody text.\n\n```javascript\nlet x = 1\n```\n\n> **Note**\n>\n> 💡\n>\n"
-        "> Hint.\n",
+        "# Guide\n\nBody text.\n\n```javascript\nlet x = 1\n```\n\n> **Tip**\n>\n> Hint.\n",
     ),
     (
         "gitbook",
@@ -132,7 +131,7 @@ CASES: list[tuple[str, str, str]] = [
         <div class="moduleDocstring"><p>Body text.</p></div><div class="functionHeader">
         def grow(): <a class="headerLink" href="#grow">{CHROME}</a></div></main></div>
         <footer class="navbar">{CHROME}</footer>""",
-        "# Widget\n\nConstructor:\n\nBody text.\n\ndef grow():\n",
+        "# Widget\n\nConstructor:\n\nBody text.\n\n`def grow():`\n",
     ),
     (
         "sphinx",
@@ -215,3 +214,57 @@ def test_include_and_exclude_selectors_override_the_generator() -> None:
 def test_invalid_selector_is_refused_by_the_options() -> None:
     with pytest.raises(ValueError, match="not a valid CSS selector"):
         CrawlOptions(include_selectors=("div[",))
+
+
+def _nextra_callout(colour: str, content: str) -> str:
+    """A Nextra 4 callout: no type in its classes, only Tailwind colours and an icon cell."""
+    return (
+        f'<div class="nextra-callout x:flex x:border x:bg-{colour}-100 x:border-{colour}-700">'
+        '<div class="x:select-none" data-pagefind-ignore="all"><svg viewBox="0 0 16 16"><path>'
+        f'</path></svg></div><div class="x:w-full x:min-w-0">{content}</div></div>'
+    )
+
+
+def test_nextra_4_callouts_take_their_kind_from_colour_or_bold_title_once() -> None:
+    body = (
+        '<div id="nextra-skip-nav"></div><article><main><h1>Guide</h1>'
+        + _nextra_callout("blue", "<p>Plain note.</p>")
+        + _nextra_callout("yellow", "<b>Warning</b>\n<p>Wraps badly.</p>")
+        + _nextra_callout("green", "<p><strong>Do not</strong> run it twice.</p>")
+        + _nextra_callout("red", "<p><strong>Data loss</strong></p><p>Back up first.</p>")
+        + "</main></article>"
+    )
+    page = analyze_page(_page("", body), URL)
+    assert page.generator == "nextra"
+    assert page.markdown == (
+        "# Guide\n\n> **Note**\n>\n> Plain note.\n\n> **Warning**\n>\n> Wraps badly.\n\n"
+        "> **Tip**\n>\n> **Do not** run it twice.\n\n> **Data loss**\n>\n> Back up first.\n"
+    )
+
+
+def test_pydoctor_title_signatures_and_field_tables() -> None:
+    body = """<main><div class="page-header"><h1 class="module"><code><code><a href="pkg.html"
+    class="internal-link">pkg</a>.<a href="pkg.mod.html" class="internal-link">mod</a></code></code>
+    </h1></div><div class="moduleDocstring"><p>Body text.</p></div>
+    <div class="basefunction"><a name="pkg.mod.grow"></a><div class="functionHeader">
+    <span class="py-keyword">def</span>&#160;<span class="py-defname">grow</span><span
+    class="function-signature">(<span class="rst-sig-param">by: <code>int</code></span>) -&gt;
+    <code><a href="pkg.Widget.html">Widget</a></code>:</span><a class="sourceLink"
+    href="https://github.com/x/pkg/mod.py#L3">(source)</a><a class="headerLink" href="#grow">¶
+    </a></div><div class="docstring functionBody"><p>Grow it.</p><table class="fieldTable">
+    <tr class="fieldStart"><td class="fieldName" colspan="2">Parameters</td></tr>
+    <tr><td class="fieldArgContainer"><span class="fieldArg">by:</span><code>int</code></td>
+    <td class="fieldArgDesc">How much.</td></tr>
+    <tr><td class="fieldArgContainer"><span class="fieldArg">**kw</span></td>
+    <td class="fieldArgDesc"><span class="undocumented">Undocumented</span></td></tr>
+    <tr class="fieldStart"><td class="fieldName" colspan="2">Returns</td></tr>
+    <tr><td colspan="2">The grown <code>Widget</code>.</td></tr></table></div></div>
+    <div class="basefunction"><div class="functionHeader">@property<br>
+    <span class="py-keyword">def</span>&#160;<span class="py-defname">size</span>(self):</div>
+    </div></main>"""
+    page = analyze_page(_page('<meta name="generator" content="pydoctor 25.10.1">', body), URL)
+    assert page.markdown == (
+        "# `pkg.mod`\n\nBody text.\n\n`def grow(by: int) -> Widget:`\n\nGrow it.\n\n"
+        "**Parameters**\n\n- `by`: `int` - How much.\n- `**kw` - Undocumented\n\n"
+        "**Returns**\n\n- The grown `Widget`.\n\n```python\n@property\ndef size(self):\n```\n"
+    )

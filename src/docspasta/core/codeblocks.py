@@ -143,7 +143,8 @@ def _lines_to_pre(container: LexborNode, block: LexborNode, line_selector: str) 
     lines = []
     for line in block.css(line_selector):
         code = line.css_first(".code")  # Expressive Code: the line's code beside its gutter
-        lines.append((code or line).text())
+        # an empty Expressive Code line holds "\n": the join below already ends each line
+        lines.append((code or line).text().removesuffix("\n"))
     parser = container.parser
     pre = parser.create_node("pre")
     code = parser.create_node("code")

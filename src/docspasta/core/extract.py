@@ -11,8 +11,9 @@ Inside the container, page chrome is removed: scripts and styles, navigation, si
 site's header and footers, forms and buttons, hidden elements, heading permalinks (Sphinx's
 ``¶``; a heading that is itself a link to its own anchor is unwrapped), breadcrumbs, "edit this
 page" links, prev/next links, version and language pickers, copy buttons, feedback widgets,
-cookie banners, the generator's own chrome and the ``exclude_selectors``. The tree is modified in
-place.
+cookie banners, the generator's own chrome and the ``exclude_selectors``; the generator's
+``unwrap`` elements lose their tag, not their content (pydoctor's title links). The tree is
+modified in place.
 """
 
 from __future__ import annotations
@@ -303,6 +304,9 @@ def clean_content(
         # Removing a node frees its subtree: never touch a node whose ancestor goes too.
         if not _inside(node, ids, content):
             node.decompose()
+    if generator.unwrap:
+        for node in content.css(", ".join(generator.unwrap)):
+            node.unwrap()
     _unwrap_heading_links(content)
     for node in list(content.traverse(include_text=False)):
         if node.is_comment_node:

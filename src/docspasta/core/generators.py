@@ -31,6 +31,9 @@ class Generator:
     content: tuple[str, ...] = ()
     #: Elements inside the container that are not content.
     remove: tuple[str, ...] = ()
+    #: Elements inside the container whose content stays but whose tag goes (links in a
+    #: heading that are the generator's navigation, not the author's).
+    unwrap: tuple[str, ...] = ()
 
 
 _SPHINX_REMOVE = (
@@ -258,12 +261,15 @@ RULES: tuple[Generator, ...] = (
             "#showPrivate",
             "#show-private",
             "a.headerLink",
+            ".functionHeader a.sourceLink",
             ".extrasDocstring p:has(> a[href^='classIndex.html'])",
             ".sidebar",
             "footer",
             ".moduleSource",
             "#collapseSideBar",
         ),
+        # the title links each part of the dotted name to its parent's page
+        unwrap=("h1 a",),
     ),
     Generator(
         name="docbook",

@@ -46,6 +46,10 @@ def _options(base_url: str) -> ConversionOptions:
         base_url=base_url,
         # kept by rewrite_structures only when they hold plain text
         preserve_tags=["sup", "sub"],
+        # a literal "*" in prose ("2*2*44100") would open emphasis; code, URLs stay as they are.
+        # Underscores are not escaped: "snake_case" cannot open emphasis and would read
+        # "snake\_case".
+        escape_asterisks=True,
     )
 
 

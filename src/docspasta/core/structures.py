@@ -12,16 +12,20 @@ Two passes around the removal of page chrome (:func:`docspasta.core.extract.clea
   ``.custom-block``, Starlight's ``<aside>``, Nextra callouts, Docsy alerts, DocBook's
   ``div.note``…, pydoctor's ``.rst-admonition``) and docutils sidebars (``.. sidebar::``,
   an ``<aside>`` chrome removal takes for a page's sidebar) become ``<blockquote>`` starting
-  with their title in bold (the kind of admonition when it shows no title);
+  with their title in bold: a title element, else a bold line standing alone at the start (Nextra
+  4's ``<b>Warning</b>``), else the kind of admonition from its classes, Nextra 2's emoji or
+  Nextra 3/4's colour (``x:bg-yellow-50``: warning);
 - docutils' ``.. contents::`` (a ``<nav>`` since docutils 0.18, a ``div.topic`` before) becomes
   a ``<div>``: its list belongs to the text that introduces it.
 
 :func:`rewrite_structures` runs AFTER it: API signatures (Sphinx ``dl.py dt.sig`` and its other
-domains, Javadoc ``.member-signature``/``.type-signature``, rustdoc item declarations are already
-``<pre>``) become inline code or code blocks; other definition terms become bold paragraphs;
-Doxygen's ``div.title`` becomes the page's ``<h1>``; Javadoc's grid summary tables become
-``<table>``; ``<sup>``/``<sub>`` holding plain text stay HTML in the markdown (``2<sup>64</sup>``
-is not 264), those holding or inside a link (footnote markers) become their text;
+domains, Javadoc ``.member-signature``/``.type-signature``, pydoctor's ``div.functionHeader``;
+rustdoc item declarations are already ``<pre>``) become inline code or code blocks; pydoctor's
+``table.fieldTable`` becomes each group's name in bold and a list of its rows; other definition
+terms become bold paragraphs; Doxygen's ``div.title`` becomes the page's ``<h1>``; Javadoc's
+grid summary tables become ``<table>``; ``<sup>``/``<sub>`` holding plain text stay HTML in the
+markdown (``2<sup>64</sup>`` is not 264), those holding or inside a link (footnote markers)
+become their text;
 ``<acronym>`` (DocBook's) becomes ``<abbr>`` and ``<big>``/``<nobr>`` their text: html-to-markdown
 drops the line break before an inline element it does not know, gluing ``<code>https</code>``
 and an ``<acronym>URL</acronym>`` on the next line into one word.
@@ -58,6 +62,15 @@ _ADMONITIONS: tuple[tuple[str, str], ...] = (
         ".title",
     ),
 )
+#: Kinds of callouts that say theirs only by an emoji (Nextra 2) or a colour (Nextra 3 and 4:
+#: ``x:bg-yellow-50``, ``nx-bg-orange-50``), as Nextra maps its callout types to them.
+_ICON_KINDS = {"💡": "Tip", "\u2139": "Note", "⚠": "Warning", "🚫": "Caution", "🛑": "Caution",
+               "❗": "Important"}  # fmt: skip
+_COLOUR_CLASS = re.compile(r"(?:^|[:-])bg-(blue|green|orange|yellow|red|purple)-\d")
+_COLOUR_KINDS = {"blue": "Note", "green": "Tip", "orange": "Tip", "yellow": "Warning",
+                 "red": "Caution", "purple": "Important"}  # fmt: skip
+#: The longest a bold line can be and still be an admonition's title.
+_TITLE_LENGTH = 40
 _ANY_ADMONITION = ", ".join(selector for selector, _ in _ADMONITIONS)
 _MATERIAL_LABELS = ".tabbed-labels > label, div.tabbed-set > label"
 _MATERIAL_BLOCKS = (
@@ -73,8 +86,11 @@ _SIGNATURE_LISTS = frozenset(
 )  # fmt: skip
 _REWRITTEN = (
     "div.memproto, table.memberdecls tr.heading, "
-    "div.headertitle > div.title, div.member-signature, div.type-signature, dt, div.summary-table"
+    "div.headertitle > div.title, div.member-signature, div.type-signature, dt, div.summary-table, "
+    "div.functionHeader, table.fieldTable"
 )
+#: Stands for a ``<br>`` while a signature's text is read.
+_LINE_MARK = "\u2028"
 
 
 def _text(node: LexborNode) -> str:
@@ -149,12 +165,64 @@ def _paired_tabs(container: LexborNode, sets: str, labels: str, panels: str) -> 
             radio.decompose()
 
 
-def _admonition_kind(node: LexborNode) -> str:
+def _admonition_kind(node: LexborNode, icon: str = "") -> str:
     classes = (node.attributes.get("class") or "").lower().split()
     for kind in _ADMONITION_KINDS:
         if kind in classes or any(token.endswith(f"--{kind}") for token in classes):
             return kind.capitalize()
+    if icon in _ICON_KINDS:
+        return _ICON_KINDS[icon]
+    for token in classes:
+        colour = _COLOUR_CLASS.search(token)
+        if colour is not None:
+            return _COLOUR_KINDS[colour.group(1)]
     return "Note"
+
+
+def _callout_icon(node: LexborNode) -> str:
+    """A Nextra callout's icon cell (its first ``<div>``, an emoji or an ``<svg>``) goes; its
+    emoji is returned: the only place Nextra 2 says which kind of callout this is."""
+    cells = [child for child in node.iter() if child.tag == "div"]
+    if len(cells) < 2 or cells[0].css_first("p, pre, ul, ol, table") is not None:
+        return ""
+    icon = _text(cells[0]).replace("\ufe0f", "")
+    if any(character.isalnum() for character in icon):
+        return ""  # words, not an icon
+    cells[0].decompose()
+    return icon
+
+
+def _leading_title(node: LexborNode) -> LexborNode | None:
+    """A ``<b>``/``<strong>`` standing alone at the start of an admonition without a title
+    element (Nextra 4 writes ``<b>Warning</b>`` before the first paragraph): its title."""
+    first = _first_element(node)
+    while first is not None and first.tag == "div":
+        first = _first_element(first)
+    if first is not None and first.tag == "p":
+        only = _first_element(first)
+        if only is None or only.tag not in {"b", "strong"} or _text(only) != _text(first):
+            return None
+        return first if len(_text(first)) <= _TITLE_LENGTH else None
+    if first is None or first.tag not in {"b", "strong"} or len(_text(first)) > _TITLE_LENGTH:
+        return None
+    after = first.next
+    while after is not None and after.tag == "-text" and not (after.text() or "").strip():
+        after = after.next
+    if after is None or after.tag in {"br", "p", "div", "ul", "ol", "pre", "blockquote"}:
+        return first
+    return None
+
+
+def _first_element(node: LexborNode) -> LexborNode | None:
+    """The first child element of ``node``, ``None`` when text comes before any."""
+    for child in node.iter(include_text=True):
+        if child.tag == "-text":
+            if (child.text() or "").strip():
+                return None
+            continue
+        if child.tag != "-comment":
+            return child
+    return None
 
 
 def _admonitions(container: LexborNode) -> None:
@@ -165,11 +233,14 @@ def _admonitions(container: LexborNode) -> None:
         if node.parent is None:
             continue
         title_node = node.css_first(title_selector) if title_selector else None
+        icon = _callout_icon(node) if node.css_matches("div.nextra-callout") else ""
+        if title_node is None:
+            title_node = _leading_title(node)
         title = _text(title_node) if title_node is not None else ""
         if title_node is not None:
             title_node.decompose()
         quote = node.parser.create_node("blockquote")
-        quote.insert_child(_bold_paragraph(node, title or _admonition_kind(node)), move=True)
+        quote.insert_child(_bold_paragraph(node, title or _admonition_kind(node, icon)), move=True)
         _move_children(node, quote)
         node.replace_with(quote, move=True)
 
@@ -197,8 +268,8 @@ def _tabs(container: LexborNode) -> None:
     _aria_tabs(container)
 
 
-def _signature(term: LexborNode, block: bool, language: str = "") -> None:
-    text = _text(term)
+def _signature(term: LexborNode, block: bool, language: str = "", text: str = "") -> None:
+    text = text or _text(term)
     if not text:
         return
     parser = term.parser
@@ -214,6 +285,82 @@ def _signature(term: LexborNode, block: bool, language: str = "") -> None:
     paragraph = parser.create_node("p")
     paragraph.insert_child(code, move=True)
     term.replace_with(paragraph, move=True)
+
+
+def _pydoctor_signature(header: LexborNode) -> None:
+    """pydoctor's ``div.functionHeader``: inline code, a Python block when decorators stand on
+    lines of their own (``<br>``)."""
+    for br in header.css("br"):
+        br.replace_with(_LINE_MARK)
+    lines = [_SPACES.sub(" ", line).strip() for line in header.text().split(_LINE_MARK)]
+    lines = [line for line in lines if line]
+    if len(lines) > 1:
+        _signature(header, block=True, language="python", text="\n".join(lines))
+    else:
+        _signature(header, block=False)
+
+
+def _pydoctor_structure(node: LexborNode, classes: list[str]) -> None:
+    if "functionHeader" in classes:
+        _pydoctor_signature(node)
+    else:
+        _field_tables(node)
+
+
+def _field_tables(table: LexborNode) -> None:
+    """pydoctor's ``table.fieldTable``: each group (a ``tr.fieldStart`` row naming it in one
+    cell across both columns: Parameters, Returns, Raises…) becomes its name in bold and a list
+    of its rows, ``name: type - description`` (as Javadoc's ``T - the type``)."""
+    parser = table.parser
+    holder = parser.create_node("div")
+    items: LexborNode | None = None
+    for row in table.css("tr"):
+        if _owning_table(row) != table.mem_id:
+            continue  # a row of a table nested in a description
+        cells = [cell for cell in row.iter() if cell.tag in ("td", "th")]
+        if "fieldStart" in (row.attributes.get("class") or "").split():
+            name = row.css_first(".fieldName")
+            if name is not None and _text(name):
+                holder.insert_child(_bold_paragraph(table, _text(name)), move=True)
+            items = parser.create_node("ul")
+            holder.insert_child(items, move=True)
+            cells = [cell for cell in cells if "fieldName" not in _classes(cell)]
+        cells = [cell for cell in cells if _text(cell) or cell.css_first("img, code")]
+        if not cells:
+            continue
+        if items is None:
+            items = parser.create_node("ul")
+            holder.insert_child(items, move=True)
+        item = parser.create_node("li")
+        for index, cell in enumerate(cells):
+            for arg in cell.css("span.fieldArg"):
+                _field_name(arg)
+            if index:
+                item.insert_child(" - ")
+            _move_children(cell, item)
+        items.insert_child(item, move=True)
+    table.replace_with(holder, move=True)
+
+
+def _owning_table(node: LexborNode) -> int | None:
+    parent = node.parent
+    while parent is not None and parent.tag != "table":
+        parent = parent.parent
+    return None if parent is None else parent.mem_id
+
+
+def _field_name(arg: LexborNode) -> None:
+    """A parameter's name as code, its trailing ``:`` (before the type) outside it."""
+    name = _text(arg)
+    colon = name.endswith(":")
+    code = arg.parser.create_node("code")
+    code.insert_child(name.removesuffix(":"))
+    arg.insert_before(code)
+    arg.replace_with(": " if colon else "")
+
+
+def _classes(node: LexborNode) -> list[str]:
+    return (node.attributes.get("class") or "").split()
 
 
 def _grid_tables(container: LexborNode) -> None:
@@ -328,7 +475,9 @@ def rewrite_structures(container: LexborNode) -> None:
             _definition_term(node)
             continue
         classes = (node.attributes.get("class") or "").split()
-        if "title" in classes:
+        if "functionHeader" in classes or "fieldTable" in classes:
+            _pydoctor_structure(node, classes)
+        elif "title" in classes:
             heading = node.parser.create_node("h1")
             heading.insert_child(_text(node))
             node.replace_with(heading, move=True)
