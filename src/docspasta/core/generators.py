@@ -216,6 +216,8 @@ RULES: tuple[Generator, ...] = (
             ".example-line-numbers",
             ".line-numbers",
         ),
+        # the title's path components link to their modules: the heading reads as plain text
+        unwrap=(".main-heading h1 a",),
     ),
     Generator(
         name="javadoc",
