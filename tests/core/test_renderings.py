@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -181,3 +182,92 @@ def test_boilerplate_leaves_every_rendering() -> None:
     for fmt in ("markdown", "llms-full", "jsonl"):
         assert "helpful" not in render(fmt, "Guide", SOURCE, pages).text  # type: ignore[arg-type]
     assert all("helpful" not in f.content for f in render("dir", "G", SOURCE, pages).files)
+
+
+def _split_bodies(pages: list[RenderPage], budget: int) -> tuple[str, list[str]]:
+    """The index and each part's section text (after its heading and source), checking that
+    every part holds at most ``budget`` tokens and that the split is deterministic."""
+    rendering = render("markdown", "Guide", SOURCE, pages, max_tokens=budget)
+    assert render("markdown", "Guide", SOURCE, list(pages), max_tokens=budget) == rendering
+    index, *parts = rendering.files
+    assert all(count_tokens(part.content) <= budget for part in parts)
+    marker = f"\nSource: {pages[0].url}\n\n"
+    return index.content, [part.content.split(marker, 1)[1].strip("\n") for part in parts]
+
+
+_WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
+
+
+@pytest.mark.parametrize(
+    "construct",
+    [
+        "[the {w} section of the blog](https://d.example/{w}/)",
+        "![the {w} diagram, drawn](https://d.example/{w}.png)",
+        '[![{w} logo](https://d.example/{w}.svg) the {w} page](https://d.example/{w}/ "T {w}")',
+        "`call {w} --with many arguments`",
+        "<sup>note on {w} here</sup>",
+        '<abbr title="the {w} thing">{w} abbr</abbr><br>',
+    ],
+)
+def test_split_never_cuts_inside_an_inline_construct(construct: str) -> None:
+    items = [construct.format(w=f"{w}{i}") for i in range(3) for w in _WORDS]
+    body = "See " + ", ".join(items) + "."
+    _, bodies = _split_bodies([page("links.html", "Links", body)], 150)
+    assert len(bodies) > 2
+    for number, text in enumerate(bodies):  # each part cut after ", ", between two items
+        assert text.startswith("See " if number == 0 else construct.split("{w}")[0])
+        assert text.endswith("." if number == len(bodies) - 1 else ",")
+        rest = text
+        for item in items:
+            rest = rest.replace(item, "")
+        assert re.sub(r"[\s,.]", "", rest) == ("See" if number == 0 else "")
+    assert [sum(text.count(item) for text in bodies) for item in items] == [1] * len(items)
+    assert " ".join(bodies).split() == body.split()  # a line break replaces each space cut at
+
+
+def test_split_cuts_a_table_between_rows_and_repeats_its_header() -> None:
+    header = ["| Name | Value |", "| :--- | ---: |"]
+    rows = [f"| name {i} | [value {i}](https://d.example/v{i}) |" for i in range(40)]
+    table = "\n".join(["Before the table.", *header, *rows])
+    _, bodies = _split_bodies([page("table.html", "Table", table)], 150)
+    assert len(bodies) > 2
+    assert bodies[0].split("\n")[:4] == ["Before the table.", *header, rows[0]]
+    kept: list[str] = []
+    for number, text in enumerate(bodies):
+        lines = text.split("\n")
+        if number > 0:
+            assert lines[:2] == header
+        start = 3 if number == 0 else 2
+        assert all(line in rows for line in lines[start:])
+        kept.extend(lines[start:])
+    assert kept == rows
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [("```python", "```"), ("~~~~ js title=x.js", "~~~~"), ("````", None)],
+)
+def test_split_cuts_a_long_code_block_and_refences_each_piece(
+    opening: str, closing: str | None
+) -> None:
+    code = [f"value_{i} = compute({i}, 'some [text](here) `x`')  # <b>" for i in range(60)]
+    fenced = "\n".join([opening, *code] + ([closing] if closing else []))
+    _, bodies = _split_bodies([page("code.html", "Code", f"Some code.\n\n{fenced}")], 200)
+    assert len(bodies) > 2
+    assert bodies[0].startswith("Some code.\n\n")
+    bodies[0] = bodies[0].removeprefix("Some code.\n\n")
+    kept: list[str] = []
+    for text in bodies:
+        lines = text.split("\n")
+        assert lines[0] == opening
+        assert lines[-1] == (closing or "````")
+        kept.extend(lines[1:-1])
+    assert kept == code
+
+
+def test_split_index_counts_one_part_or_several() -> None:
+    index, bodies = _split_bodies(PAGES, 10_000)
+    assert len(bodies) == 1
+    assert "\nThe document in 1 part of at most 10,000 tokens (o200k_base), " in index
+    index = render("markdown", "Guide", SOURCE, PAGES, max_tokens=120).files[0].content
+    assert re.search(r"\nThe document in [2-9] parts of at most 120 tokens \(o200k_base\), ", index)

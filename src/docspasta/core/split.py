@@ -3,9 +3,12 @@
 Each part is a document of its own (``# Title (part k of n)``, its source, its contents, then its
 sections) of at most ``max_tokens`` tokens. Parts break between pages; a page too long for one
 part is cut at its headings, then between blocks (paragraphs, lists, tables, code blocks), and
-only a single block longer than a part is cut between lines (a code block is closed and reopened
-with its fence). A page continued in the next part repeats its section heading with
-"(continued)" and its source URL, so every part can be read alone.
+only a single block longer than a part is cut between lines: a code block is closed and reopened
+with its fence and language, a table is cut between rows and repeats its header row and delimiter
+row. A line longer than a part is cut between words, never inside a link, an image, a code span
+or an HTML tag or element (a line break replaces the space cut at). A page continued in the next
+part repeats its section heading with "(continued)" and its source URL, so every part can be
+read alone.
 
 Pure: the same pages and budget give the same files.
 """
@@ -70,35 +73,134 @@ class _Splitter:
         return [part for piece in pieces for part in self.fit(piece, level + 1)]
 
     def _cut_lines(self, lines: list[str]) -> list[str]:
+        """One block longer than the budget, cut between lines (a table between rows, its header
+        repeated after each cut; a code block re-fenced), a line only when it alone is too long."""
         blocks = markdown_blocks(lines)
-        if len(blocks) == 1 and blocks[0].kind is BlockKind.CODE and len(lines) > 2:
-            wrap = (lines[0] + "\n", "\n" + lines[-1])
-            lines = lines[1:-1]
-        else:
-            wrap = ("", "")
-        overhead = self.count(wrap[0] + wrap[1]) + 1
+        if len(blocks) == 1 and blocks[0].kind is BlockKind.CODE and len(lines) > 1:
+            opening, closing, body = _fence_wrap(lines)
+            return self._pack([(line, "", 3) for line in body], opening + "\n", "\n" + closing)
+        return self._pack(_text_atoms(lines), "", "")
+
+    def _pack(self, atoms: list[_Atom], opening: str, closing: str) -> list[str]:
+        limit = self.budget - self.count(opening + closing) - 1
         pieces: list[str] = []
         current: list[str] = []
         used = 0
-        for line in lines:
-            for part in self._cut_line(line, self.budget - overhead):
+        for text, header, level in atoms:
+            head_tokens = self.count(header) + 1 if header else 0
+            if head_tokens > limit // 2:  # a header too big to repeat
+                header, head_tokens = "", 0
+            for part in self._cut_line(text, limit - head_tokens, level):
                 tokens = self.count(part) + 1
-                if current and used + tokens > self.budget - overhead:
-                    pieces.append(wrap[0] + "\n".join(current) + wrap[1])
-                    current, used = [], 0
+                if current and used + tokens > limit:
+                    pieces.append(opening + "\n".join(current) + closing)
+                    current, used = ([header], head_tokens) if header else ([], 0)
                 current.append(part)
                 used += tokens
         if current:
-            pieces.append(wrap[0] + "\n".join(current) + wrap[1])
+            pieces.append(opening + "\n".join(current) + closing)
         return pieces
 
-    def _cut_line(self, line: str, budget: int) -> list[str]:
-        if len(line) < 2 or self.count(line) <= budget:
-            return [line]
-        middle = len(line) // 2
-        space = line.rfind(" ", 1, middle + 1)
-        middle = space if space > 0 else middle  # between words when the line has spaces
-        return self._cut_line(line[:middle], budget) + self._cut_line(line[middle:], budget)
+    def _cut_line(self, text: str, budget: int, level: int) -> list[str]:
+        """``text`` in pieces of at most ``budget`` tokens, each cut at the allowed whitespace
+        nearest the middle (dropped: a line break takes its place), from ``level`` on: see
+        :func:`_cut_points`. Only text without any whitespace is cut between characters."""
+        if len(text) < 2 or self.count(text) <= budget:
+            return [text]
+        middle = len(text) // 2
+        for allowed in range(level, 4):
+            points = _cut_points(text, allowed)
+            if points:
+                cut = min(points, key=lambda point: (abs(point - middle), point))
+                return self._cut_line(text[:cut], budget, level) + self._cut_line(
+                    text[cut + 1 :], budget, level
+                )
+        return self._cut_line(text[:middle], budget, 4) + self._cut_line(text[middle:], budget, 4)
+
+
+#: (text, header repeated before it when a cut falls just before it, first cut level).
+_Atom = tuple[str, str, int]
+#: Inline constructs a cut never splits: links and images (one level of nested brackets, as in
+#: ``[![alt](img)](url)``), code spans, HTML elements with their content, tags and comments.
+_LINK = re.compile(
+    r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]"
+    r"(?:\((?:<[^<>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
+    r"|\[[^\[\]]*\])"
+)
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
+_HTML_ELEMENT = re.compile(r"<([a-z][\w-]*)\b[^<>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_HTML_TAG = re.compile(r"<!--.*?-->|</?[a-z][^<>]*>", re.DOTALL | re.IGNORECASE)
+_INLINE = {1: (_LINK, _CODE_SPAN, _HTML_ELEMENT, _HTML_TAG), 2: (_LINK, _CODE_SPAN, _HTML_TAG)}
+#: Whitespace between two words (not after a backslash, a hard line break).
+_GAP = re.compile(r"(?<=[^\s\\])[ \t\n](?=\S)")
+#: A start that would open a block on a new line: heading, quote, list item, rule, fence.
+_BLOCK_START = re.compile(r"#{1,6}(?:\s|$)|>|[-+*](?:\s|$)|\d{1,9}[.)](?:\s|$)|[-=]+\s*$|```|~~~")
+_TABLE_DELIMITER = re.compile(r" {0,3}\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*")
+_FENCE = re.compile(r"((?:[ \t]*>)*[ \t]*(?:(?:[-*+]|\d+[.)])[ \t]+)?)(`{3,}|~{3,})")
+_LIST_MARKER = re.compile(r"[-*+]|\d+[.)]")
+
+
+def _cut_points(text: str, level: int) -> list[int]:
+    """Where ``text`` may be cut at ``level``: 0 nowhere (a table row); 1 between words outside
+    every inline construct and not before a block start; 2 the same, but inside a paired HTML
+    element too; 3 between any words (a code line, or the last resort)."""
+    if level == 0:
+        return []
+    inside = bytearray(len(text))
+    for pattern in _INLINE.get(level, ()):
+        for match in pattern.finditer(text):
+            inside[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
+    return [
+        gap.start()
+        for gap in _GAP.finditer(text)
+        if level == 3 or not (inside[gap.start()] or _BLOCK_START.match(text, gap.end()))
+    ]
+
+
+def _text_atoms(lines: list[str]) -> list[_Atom]:
+    """A text block's lines as atoms: a table's header, delimiter row and first row make one,
+    each further row one that repeats the header and delimiter after a cut; lines that an inline
+    construct runs across stay together."""
+    text = "\n".join(lines)
+    inside = bytearray(len(text) + 1)
+    for pattern in _INLINE[1]:
+        for match in pattern.finditer(text):
+            inside[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
+    ends = list(itertools.accumulate(len(line) + 1 for line in lines))  # offset after each "\n"
+    atoms: list[_Atom] = []
+    header = ""
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if header and "|" in line:
+            atoms.append((line, header, 0))
+            index += 1
+            continue
+        header, end = "", index + 1
+        following = lines[index + 1] if end < len(lines) else ""
+        if "|" in line and "|" in following and _TABLE_DELIMITER.fullmatch(following):
+            header = f"{line}\n{following}"
+            end = index + (3 if index + 2 < len(lines) and "|" in lines[index + 2] else 2)
+            atoms.append(("\n".join(lines[index:end]), "", 0))
+        else:
+            while end < len(lines) and inside[ends[end - 1] - 1]:
+                end += 1
+            atoms.append(("\n".join(lines[index:end]), "", 1))
+        index = end
+    return atoms
+
+
+def _fence_wrap(lines: list[str]) -> tuple[str, str, list[str]]:
+    """A code block's opening fence, its closing fence (made from the opening one when the block
+    is unclosed) and the lines between."""
+    opening, last = lines[0], lines[-1]
+    match = _FENCE.match(opening)
+    fence = match.group(2) if match else "```"
+    stripped = re.sub(r"^(?:[ \t]*>)*", "", last).strip()
+    if len(lines) > 1 and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+        return opening, last, lines[1:-1]
+    indent = _LIST_MARKER.sub(lambda m: " " * len(m.group()), match.group(1)) if match else ""
+    return opening, indent + fence, lines[1:]
 
 
 def _heading_segments(lines: list[str]) -> list[str]:
@@ -246,7 +348,8 @@ def _index(
         "",
         f"Source: {source_url}",
         "",
-        f"The document in {len(texts)} parts of at most {max_tokens:,} tokens ({encoding}), "
+        f"The document in {len(texts)} part{'' if len(texts) == 1 else 's'} of at most "
+        f"{max_tokens:,} tokens ({encoding}), "
         f"{sum(counts):,} tokens in all.",
         "",
         "## Parts",
