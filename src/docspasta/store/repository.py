@@ -54,6 +54,17 @@ RUNNING_JOB_CACHE = 256
 #: Markdown is stored in chunks of at most this many characters, split at line ends.
 CHUNK_CHARS = 256 * 1024
 
+
+@dataclass(frozen=True)
+class _LockedJob:
+    """What a page write needs of its job (see ``JobPageStore._lock_job``)."""
+
+    id: str
+    status: JobStatus
+    pages_discovered: int
+    options: CrawlOptions
+
+
 _J = crawling_jobs.c
 _P = crawled_pages.c
 _C = page_content_chunks.c
@@ -91,6 +102,8 @@ class JobPageStore:
         #: Running jobs as first claimed: a page claim needs the job's URL, options and
         #: robots.txt, which never change once the job runs.
         self._running_jobs: dict[str, JobRecord] = {}
+        #: Each job's options, parsed once (they never change after creation).
+        self._options: dict[str, CrawlOptions] = {}
 
     @classmethod
     async def open(cls, database_url: str, *, migrate: bool = True) -> Self:
@@ -496,13 +509,18 @@ class JobPageStore:
             tasks = [Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i) for i in inserted]
             return PageWrite(tasks=await self._emit(conn, tasks), reexpand=reexpand)
 
-    async def _lock_job(self, conn: AsyncConnection, job_id: str) -> JobRecord:
-        row = (
-            (await conn.execute(select(crawling_jobs).where(_J.id == job_id).with_for_update()))
-            .mappings()
-            .one()
-        )
-        return JobRecord.from_row(row)
+    async def _lock_job(self, conn: AsyncConnection, job_id: str) -> _LockedJob:
+        """The job's row locked for this transaction, read narrowly: this runs for every page,
+        and a job's options never change, so they are parsed once per job, not per page."""
+        options = self._options.get(job_id)
+        columns = [_J.status, _J.pages_discovered] + ([_J.options] if options is None else [])
+        row = (await conn.execute(select(*columns).where(_J.id == job_id).with_for_update())).one()
+        if options is None:
+            options = CrawlOptions.model_validate(row.options)
+            if len(self._options) >= RUNNING_JOB_CACHE:
+                self._options.pop(next(iter(self._options)))
+            self._options[job_id] = options
+        return _LockedJob(job_id, JobStatus(row.status), row.pages_discovered, options)
 
     async def _duplicate_of(
         self, conn: AsyncConnection, claim: PageClaim, final_url_hash: str
@@ -520,7 +538,7 @@ class JobPageStore:
         return (await conn.execute(query)).scalar_one_or_none()
 
     async def _add_pages(
-        self, conn: AsyncConnection, job: JobRecord, new_pages: Sequence[NewPage]
+        self, conn: AsyncConnection, job: _LockedJob, new_pages: Sequence[NewPage]
     ) -> tuple[list[int], list[PageRecord]]:
         """Insert unseen pages up to the page cap; lower the depth of known ones.
 
