@@ -59,3 +59,31 @@ def test_code_blocks_with_blank_lines_are_untouched() -> None:
     body = "```\na\n\n\nb\n```"
     texts = [f"# P{i}\n\n{body}\n\nFooter line.\n" for i in range(5)]
     assert strip_boilerplate(texts[0], boilerplate_blocks(texts)) == f"# P0\n\n{body}\n"
+
+
+def test_text_a_page_repeats_is_content_everywhere() -> None:
+    # Sphinx writes "New in version 3.3." under every function it concerns: on most pages once,
+    # on some several times. It is the pages' own text, never boilerplate.
+    note = "New in version 3.3."
+    texts = [
+        f"# P{i}\n\nIntro {i}.\n\n## f{i}\n\nDoes f{i}.\n\n{note}\n\nEnd {i}.\n" for i in range(6)
+    ] + [f"# Q\n\nIntro.\n\n## g\n\n{note}\n\n## h\n\n{note}\n\nEnd.\n"]
+    assert boilerplate_blocks(texts) == frozenset()
+    assert strip_boilerplate(texts[0], boilerplate_blocks(texts)) == texts[0]
+
+
+def test_rules_and_mid_page_blocks_are_not_boilerplate() -> None:
+    middle = "A sentence every page holds in its middle."
+    texts = [
+        "\n\n".join(
+            [f"# P{i}", "Intro.", "One.", "Two.", "Three.", "---", middle, "Four.", "Five.", "Six."]
+        )
+        + "\n"
+        for i in range(6)
+    ]
+    # "---" has no word; the middle block is not among the three text blocks at either end.
+    assert boilerplate_blocks(texts) == frozenset(
+        boilerplate_blocks([t.replace(middle, f"own {i}") for i, t in enumerate(texts)])
+    )
+    assert strip_boilerplate(texts[0], boilerplate_blocks(texts)).count("---") == 1
+    assert middle in strip_boilerplate(texts[0], boilerplate_blocks(texts))

@@ -6,10 +6,13 @@ as the same block on page after page. :func:`boilerplate_blocks` finds them and
 :func:`strip_boilerplate` removes them, at assembly, from every page of the crawl.
 
 A block is boilerplate when its whitespace-normalised text appears on more than half of the
-pages, and on at least :data:`MIN_PAGES` of them. Headings and fenced code blocks are never
-boilerplate (they belong to their page even when every page has them), nor is a page's first
-block. Everything is a pure function of the pages' markdown: the same pages give the same result
-in any order of arrival.
+pages, and on at least :data:`MIN_PAGES` of them, once per page, among the first or last
+:data:`EDGE_BLOCKS` text blocks of each page where it is counted: chrome sits at a page's edges
+and appears once. A text that any page holds twice (Sphinx's "New in version 3.3." under several
+functions) is the page's own content wherever else it appears, and so is a block without a letter
+or digit (a ``---`` rule). Headings and fenced code blocks are never boilerplate (they belong to
+their page even when every page has them), nor is a page's first block. Everything is a pure
+function of the pages' markdown: the same pages give the same result in any order of arrival.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from docspasta.core.blocks import Block, BlockKind, markdown_blocks
 from docspasta.core.markdown import code_fence_mask
 
 #: Fewer pages than this carry no signal: nothing is removed.
 MIN_PAGES = 4
+#: Boilerplate is counted among this many text blocks at each end of a page.
+EDGE_BLOCKS = 3
 
 
 def _key(lines: Sequence[str], block: Block) -> bytes:
@@ -36,29 +42,65 @@ def _text_blocks(lines: Sequence[str]) -> list[Block]:
     return [b for b in markdown_blocks(lines)[1:] if b.kind is BlockKind.TEXT]
 
 
-def block_keys(markdown: str) -> frozenset[bytes]:
-    """The keys of the page's text blocks that could be boilerplate (see :func:`common_keys`)."""
+def _has_word(lines: Sequence[str], block: Block) -> bool:
+    return any(char.isalnum() for line in lines[block.start : block.end] for char in line)
+
+
+@dataclass(frozen=True)
+class PageKeys:
+    """A page's boilerplate candidates (edge blocks it holds once), the texts it repeats, and
+    every key it holds."""
+
+    candidates: frozenset[bytes]
+    repeated: frozenset[bytes]
+    present: frozenset[bytes]
+
+
+def block_keys(markdown: str) -> PageKeys:
+    """The page's candidate keys and repeated keys (see the module docstring)."""
     lines = markdown.split("\n")
-    return frozenset(_key(lines, block) for block in _text_blocks(lines))
-
-
-def common_keys(counts: Counter[bytes], total: int) -> frozenset[bytes]:
-    """The boilerplate: keys found on more than half of ``total`` pages, and at least MIN_PAGES."""
-    if total < MIN_PAGES:
-        return frozenset()
-    return frozenset(
-        key for key, count in counts.items() if count >= MIN_PAGES and 2 * count > total
+    blocks = [b for b in _text_blocks(lines) if _has_word(lines, b)]
+    keys = [_key(lines, block) for block in blocks]
+    seen: Counter[bytes] = Counter(keys)
+    edges = keys[:EDGE_BLOCKS] + keys[-EDGE_BLOCKS:]
+    return PageKeys(
+        candidates=frozenset(k for k in edges if seen[k] == 1),
+        repeated=frozenset(k for k, n in seen.items() if n > 1),
+        present=frozenset(seen),
     )
 
 
+class BoilerplateCounter:
+    """Counts candidate keys page by page; :meth:`boilerplate` gives the crawl's boilerplate."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self._counts: Counter[bytes] = Counter()
+        self._repeated: set[bytes] = set()
+
+    def add(self, page: PageKeys) -> None:
+        self.pages += 1
+        self._counts.update(page.candidates)
+        self._repeated.update(page.repeated)
+
+    def boilerplate(self) -> frozenset[bytes]:
+        """Keys found on more than half of the pages (at least MIN_PAGES), never repeated on
+        any page."""
+        if self.pages < MIN_PAGES:
+            return frozenset()
+        return frozenset(
+            key
+            for key, count in self._counts.items()
+            if count >= MIN_PAGES and 2 * count > self.pages and key not in self._repeated
+        )
+
+
 def boilerplate_blocks(pages: Iterable[str]) -> frozenset[bytes]:
-    """The keys of the text blocks found on more than half of the pages (at least MIN_PAGES)."""
-    counts: Counter[bytes] = Counter()
-    total = 0
+    """The keys of the boilerplate blocks of ``pages`` (see the module docstring)."""
+    counter = BoilerplateCounter()
     for markdown in pages:
-        total += 1
-        counts.update(block_keys(markdown))
-    return common_keys(counts, total)
+        counter.add(block_keys(markdown))
+    return counter.boilerplate()
 
 
 def strip_boilerplate(markdown: str, boilerplate: frozenset[bytes]) -> str:

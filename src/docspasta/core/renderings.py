@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
@@ -33,7 +32,7 @@ from docspasta.core.assemble import (
     section_anchors,
 )
 from docspasta.core.blocks import BlockKind, markdown_blocks
-from docspasta.core.boilerplate import block_keys, common_keys, strip_boilerplate
+from docspasta.core.boilerplate import BoilerplateCounter, block_keys, strip_boilerplate
 from docspasta.core.split import split_document
 from docspasta.core.tokens import DEFAULT_ENCODING, count_tokens
 from docspasta.domain import TokenEncoding
@@ -105,15 +104,15 @@ def document_title(title: str | None, start_url: str) -> str:
 def without_boilerplate(pages: Sequence[RenderPage]) -> list[RenderPage]:
     """The pages with the crawl's boilerplate blocks removed (the same objects if none)."""
     keys = [block_keys(page.markdown) for page in pages]
-    counts: Counter[bytes] = Counter()
+    counter = BoilerplateCounter()
     for page_keys in keys:
-        counts.update(page_keys)
-    boilerplate = common_keys(counts, len(pages))
+        counter.add(page_keys)
+    boilerplate = counter.boilerplate()
     if not boilerplate:
         return list(pages)
     return [
         page
-        if page_keys.isdisjoint(boilerplate)
+        if page_keys.present.isdisjoint(boilerplate)
         else replace(page, markdown=strip_boilerplate(page.markdown, boilerplate))
         for page, page_keys in zip(pages, keys, strict=True)
     ]
@@ -129,20 +128,20 @@ class MarkdownDocument:
         self.title = title
         self.source_url = source_url
         self._titles: list[str] = []
-        self._counts: Counter[bytes] = Counter()
+        self._counter = BoilerplateCounter()
         self._boilerplate: frozenset[bytes] | None = None
 
     def scan(self, page: RenderPage) -> None:
         """First pass: count the page's candidate boilerplate blocks, note its title."""
         if self._boilerplate is not None:
             raise RuntimeError("scan() after the second pass began")
-        self._counts.update(block_keys(page.markdown))
+        self._counter.add(block_keys(page.markdown))
         self._titles.append(page.title)
 
     def header(self) -> str:
         """The title, source and contents (after every page was scanned)."""
-        self._boilerplate = common_keys(self._counts, len(self._titles))
-        self._counts.clear()
+        self._boilerplate = self._counter.boilerplate()
+        self._counter = BoilerplateCounter()  # its counts are not needed any more
         anchors = section_anchors(self._titles, self.title)
         toc = list(zip(self._titles, anchors, strict=True))
         return render_header(self.title, self.source_url, toc)
