@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Self
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,6 +39,7 @@ from docspasta.domain import (
 from docspasta.store.engine import Engines, create_engines, upgrade
 from docspasta.store.records import JobRecord, NewPage, PageClaim, PageOutcome, PageRecord
 from docspasta.store.schema import (
+    UTCDateTime,
     crawled_pages,
     crawling_jobs,
     document_chunks,
@@ -71,6 +72,112 @@ _C = page_content_chunks.c
 _D = document_chunks.c
 _OPEN = (PageStatus.PENDING.value, PageStatus.PROCESSING.value)
 _TERMINAL = tuple(s.value for s in TERMINAL_JOB_STATUSES)
+
+
+# -- statements of the per-page hot path, built once ------------------------------------------
+# Building a SQLAlchemy statement and its cache key costs more CPU than SQLite takes to run it;
+# these run several times per page, so they are built here once with bound parameters (named
+# b_*, apart from the column names) and executed with a parameter dict.
+
+
+def _b(name: str, type_: Any = None) -> Any:
+    return bindparam(name, type_=type_)
+
+
+_CLAIM_PAGE = (
+    update(crawled_pages)
+    .where(
+        _P.id == _b("b_page"),
+        _P.job_id == _b("b_job"),
+        or_(
+            _P.status == PageStatus.PENDING.value,
+            and_(
+                _P.status == PageStatus.PROCESSING.value,
+                _P.lease_expires_at < _b("b_now", UTCDateTime()),
+            ),
+        ),
+        exists().where(_J.id == _b("b_job"), _J.status == JobStatus.RUNNING.value),
+    )
+    .values(
+        status=PageStatus.PROCESSING.value,
+        lease_owner=_b("b_owner"),
+        lease_expires_at=_b("b_expires", UTCDateTime()),
+        attempts=_P.attempts + 1,
+        updated_at=_b("b_now", UTCDateTime()),
+    )
+    .returning(_P.id, _P.url, _P.depth, _P.order_key, _P.attempts, _P.discovered_from)
+)
+#: The page's columns a completed page sets (``_COMPLETE_PAGE``'s parameters, b_-prefixed).
+_COMPLETED_COLUMNS = (
+    "title",
+    "http_status",
+    "final_url",
+    "final_url_hash",
+    "links",
+    "word_count",
+    "token_count",
+    "generator",
+    "quality",
+    "fidelity",
+    "nav",
+    "etag",
+    "last_modified",
+)
+_COMPLETE_PAGE = (
+    update(crawled_pages)
+    .where(
+        _P.id == _b("b_page"),
+        _P.lease_owner == _b("b_owner"),
+        _P.status == PageStatus.PROCESSING.value,
+    )
+    .values(
+        status=PageStatus.COMPLETED.value,
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=_b("b_now", UTCDateTime()),
+        error=None,
+        **{name: _b(f"b_{name}", crawled_pages.c[name].type) for name in _COMPLETED_COLUMNS},
+    )
+    .returning(_P.id)
+)
+_INSERT_CHUNKS = insert(page_content_chunks)
+_LOCK_JOB = select(_J.status, _J.pages_discovered).where(_J.id == _b("b_job")).with_for_update()
+_LOCK_JOB_WITH_OPTIONS = (
+    select(_J.status, _J.pages_discovered, _J.options).where(_J.id == _b("b_job")).with_for_update()
+)
+_KNOWN_PAGES = select(_P.id, _P.url_hash, _P.final_url_hash, _P.depth, _P.status).where(
+    _P.job_id == _b("b_job"),
+    or_(
+        _P.url_hash.in_(bindparam("b_hashes", expanding=True)),
+        _P.final_url_hash.in_(bindparam("b_hashes", expanding=True)),
+    ),
+)
+_COUNT_COMPLETED = (
+    update(crawling_jobs)
+    .where(_J.id == _b("b_job"))
+    .values(
+        pages_completed=_J.pages_completed + 1,
+        pages_discovered=_J.pages_discovered + _b("b_inserted", Integer()),
+        total_words=_J.total_words + _b("b_words", Integer()),
+        total_tokens=_J.total_tokens + _b("b_tokens", Integer()),
+        updated_at=_b("b_now", UTCDateTime()),
+    )
+)
+_MAYBE_FINALIZE = (
+    update(crawling_jobs)
+    .where(
+        _J.id == _b("b_job"),
+        _J.status == JobStatus.RUNNING.value,
+        ~exists().where(_P.job_id == _b("b_job"), _P.status.in_(_OPEN)),
+    )
+    .values(
+        status=JobStatus.FINALIZING.value,
+        lease_owner=None,
+        lease_expires_at=None,
+        updated_at=_b("b_now", UTCDateTime()),
+    )
+    .returning(_J.id)
+)
 
 
 def split_chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
@@ -350,44 +457,15 @@ class JobPageStore:
         is not running. Safe under any number of concurrent callers: one wins.
         """
         now = utcnow()
-        job_running = exists().where(_J.id == job_id, _J.status == JobStatus.RUNNING.value)
+        params = {
+            "b_page": page_id,
+            "b_job": job_id,
+            "b_now": now,
+            "b_owner": worker_id,
+            "b_expires": now + timedelta(seconds=lease_seconds),
+        }
         async with self._write() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        update(crawled_pages)
-                        .where(
-                            _P.id == page_id,
-                            _P.job_id == job_id,
-                            or_(
-                                _P.status == PageStatus.PENDING.value,
-                                and_(
-                                    _P.status == PageStatus.PROCESSING.value,
-                                    _P.lease_expires_at < now,
-                                ),
-                            ),
-                            job_running,
-                        )
-                        .values(
-                            status=PageStatus.PROCESSING.value,
-                            lease_owner=worker_id,
-                            lease_expires_at=now + timedelta(seconds=lease_seconds),
-                            attempts=_P.attempts + 1,
-                            updated_at=now,
-                        )
-                        .returning(
-                            _P.id,
-                            _P.url,
-                            _P.depth,
-                            _P.order_key,
-                            _P.attempts,
-                            _P.discovered_from,
-                        )
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = (await conn.execute(_CLAIM_PAGE, params)).mappings().first()
             if row is None:
                 return None
             job = self._running_jobs.get(job_id)
@@ -444,26 +522,30 @@ class JobPageStore:
                         f"duplicate of {duplicate_of}",
                         outcome.http_status,
                     )
-                written = await self._release_claim(
-                    conn,
-                    claim,
-                    status=PageStatus.COMPLETED.value,
-                    title=outcome.title,
-                    http_status=outcome.http_status,
-                    final_url=outcome.final_url,
-                    final_url_hash=outcome.final_url_hash,
-                    links=list(outcome.links),
-                    word_count=outcome.word_count,
-                    token_count=outcome.token_count,
-                    generator=outcome.generator,
-                    quality=outcome.quality,
-                    fidelity=dict(outcome.fidelity) if outcome.fidelity is not None else None,
-                    nav=dict(outcome.nav) if outcome.nav is not None else None,
-                    etag=outcome.etag,
-                    last_modified=outcome.last_modified,
-                    error=None,
+                completed = await conn.execute(
+                    _COMPLETE_PAGE,
+                    {
+                        "b_page": claim.id,
+                        "b_owner": claim.worker_id,
+                        "b_now": utcnow(),
+                        "b_title": outcome.title,
+                        "b_http_status": outcome.http_status,
+                        "b_final_url": outcome.final_url,
+                        "b_final_url_hash": outcome.final_url_hash,
+                        "b_links": list(outcome.links),
+                        "b_word_count": outcome.word_count,
+                        "b_token_count": outcome.token_count,
+                        "b_generator": outcome.generator,
+                        "b_quality": outcome.quality,
+                        "b_fidelity": (
+                            dict(outcome.fidelity) if outcome.fidelity is not None else None
+                        ),
+                        "b_nav": dict(outcome.nav) if outcome.nav is not None else None,
+                        "b_etag": outcome.etag,
+                        "b_last_modified": outcome.last_modified,
+                    },
                 )
-                if not written:
+                if completed.first() is None:  # the lease was lost
                     return PageWrite(written=False)
                 await self._write_chunks(conn, claim.id, outcome.markdown)
                 job = await self._lock_job(conn, claim.job_id)
@@ -471,18 +553,17 @@ class JobPageStore:
                 inserted: list[int] = []
                 if job.status is JobStatus.RUNNING:
                     inserted, write.reexpand = await self._add_pages(conn, job, new_pages)
-                await conn.execute(
-                    update(crawling_jobs)
-                    .where(_J.id == claim.job_id)
-                    .values(
-                        pages_completed=_J.pages_completed + 1,
-                        pages_discovered=_J.pages_discovered + len(inserted),
-                        total_words=_J.total_words + outcome.word_count,
-                        total_tokens=_J.total_tokens + outcome.token_count,
-                        updated_at=utcnow(),
-                        **({"title": outcome.title} if claim.is_start_page else {}),
-                    )
-                )
+                counts = {
+                    "b_job": claim.job_id,
+                    "b_inserted": len(inserted),
+                    "b_words": outcome.word_count,
+                    "b_tokens": outcome.token_count,
+                    "b_now": utcnow(),
+                }
+                if claim.is_start_page:  # once per job: the document takes its title
+                    await conn.execute(_COUNT_COMPLETED.values(title=outcome.title), counts)
+                else:
+                    await conn.execute(_COUNT_COMPLETED, counts)
                 write.tasks = [
                     Task(kind=TaskKind.PROCESS_PAGE, job_id=claim.job_id, page_id=i)
                     for i in inserted
@@ -513,8 +594,8 @@ class JobPageStore:
         """The job's row locked for this transaction, read narrowly: this runs for every page,
         and a job's options never change, so they are parsed once per job, not per page."""
         options = self._options.get(job_id)
-        columns = [_J.status, _J.pages_discovered] + ([_J.options] if options is None else [])
-        row = (await conn.execute(select(*columns).where(_J.id == job_id).with_for_update())).one()
+        query = _LOCK_JOB if options is not None else _LOCK_JOB_WITH_OPTIONS
+        row = (await conn.execute(query, {"b_job": job_id})).one()
         if options is None:
             options = CrawlOptions.model_validate(row.options)
             if len(self._options) >= RUNNING_JOB_CACHE:
@@ -550,12 +631,7 @@ class JobPageStore:
         hashes = [p.url_hash for p in new_pages]
         known = {
             row.url_hash: row
-            for row in await conn.execute(
-                select(_P.id, _P.url_hash, _P.final_url_hash, _P.depth, _P.status).where(
-                    _P.job_id == job.id,
-                    or_(_P.url_hash.in_(hashes), _P.final_url_hash.in_(hashes)),
-                )
-            )
+            for row in await conn.execute(_KNOWN_PAGES, {"b_job": job.id, "b_hashes": hashes})
         }
         known_final = {row.final_url_hash for row in known.values() if row.final_url_hash}
         room = max(0, job.options.max_pages - job.pages_discovered)
@@ -581,7 +657,7 @@ class JobPageStore:
         # and a completed page is never claimed again, so none can exist yet.
         now = utcnow()
         await conn.execute(
-            insert(page_content_chunks),
+            _INSERT_CHUNKS,
             [
                 {
                     "page_id": page_id,
@@ -597,18 +673,7 @@ class JobPageStore:
 
     async def _maybe_finalize(self, conn: AsyncConnection, job_id: str) -> list[Task]:
         """``running -> finalizing`` when no page is open; exactly one transaction wins."""
-        open_pages = exists().where(_P.job_id == job_id, _P.status.in_(_OPEN))
-        result = await conn.execute(
-            update(crawling_jobs)
-            .where(_J.id == job_id, _J.status == JobStatus.RUNNING.value, ~open_pages)
-            .values(
-                status=JobStatus.FINALIZING.value,
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=utcnow(),
-            )
-            .returning(_J.id)
-        )
+        result = await conn.execute(_MAYBE_FINALIZE, {"b_job": job_id, "b_now": utcnow()})
         if result.first() is None:
             return []
         return [Task(kind=TaskKind.FINALIZE, job_id=job_id)]
