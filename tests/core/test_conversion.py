@@ -253,3 +253,15 @@ def test_literal_asterisks_in_prose_are_escaped_not_in_code() -> None:
         "```python\nx = a*b ** 2\n```\n\n"
         "[a\\*b](https://docs.example.com/a*b)\n"
     )
+
+
+def test_fidelity_counts_autolinks_of_any_scheme() -> None:
+    # DocBook prints ftp: and news: URLs as their own text: html-to-markdown writes autolinks.
+    html = (
+        "<main><h1>T</h1><p>At <a href='ftp://ftp.gnu.org/gnu/'>ftp://ftp.gnu.org/gnu/</a>, "
+        "<a href='news://comp.ai.genetic'>news://comp.ai.genetic</a> and "
+        "<a href='https://d.example/x'>https://d.example/x</a>.</p></main>"
+    )
+    fidelity = analyze_page(html, URL).fidelity
+    assert (fidelity.links_html, fidelity.links_markdown) == (3, 3)
+    assert fidelity.losses() == ()

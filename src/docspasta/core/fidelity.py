@@ -20,7 +20,7 @@ _TABLE_ROW = re.compile(r"^(?:>\s?)*\s*\|")
 _TABLE_SEPARATOR = re.compile(r"^(?:>\s?)*\s*\|(?:\s*:?-+:?\s*\|)+\s*$")
 _LINK = re.compile(r"\]\([^)\s]+")
 _IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)\s]+")
-_AUTOLINK = re.compile(r"<https?://[^>\s]+>")
+_AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^>\s]+>")  # CommonMark autolink
 
 
 @dataclass(frozen=True)
