@@ -69,8 +69,10 @@ _ADMONITION_HEADINGS = ", ".join(
 _WORD = re.compile(r"\w+", re.UNICODE)
 _FENCE = re.compile(r"^\s*(?:>\s*)*(`{3,}|~{3,})(.*)$")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
-_TABLE_ROW = re.compile(r"^\s*\|")
-_TABLE_SEP = re.compile(r"^\s*\|(?:\s*:?-+:?\s*\|)+\s*$")
+#: A GFM table row, also inside a block quote (an admonition's table) or a list item; counted
+#: outside fenced code only (psql output in a code block is not a table).
+_TABLE_ROW = re.compile(r"^\s*(?:>\s*)*\|")
+_TABLE_SEP = re.compile(r"^\s*(?:>\s*)*\|(?:\s*:?-+:?\s*\|)+\s*$")
 #: Links and images: their text kept (nested brackets as in ``[[1]](url)`` too) with no space
 #: around it, as the link is inline (``[`descriptor`](url)s`` reads "descriptors"); so do code
 #: span backticks. Emphasis marks (``*`` is also a character: ``2*2``, ``x*x``), heading and
@@ -415,6 +417,24 @@ def fenced_blocks(markdown: str) -> list[tuple[str, str]]:
     return blocks
 
 
+def _outside_fences(markdown: str) -> list[str]:
+    """The lines of ``markdown`` that are not in a fenced block (fences included)."""
+    lines: list[str] = []
+    fence: str | None = None
+    for line in markdown.split("\n"):
+        match = _FENCE.match(line)
+        if fence is None:
+            if match:
+                fence = match.group(1)
+            else:
+                lines.append(line)
+            continue
+        closing = match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
+        if closing and match and not match.group(2).strip():
+            fence = None
+    return lines
+
+
 def prose_lines(markdown: str) -> list[str]:
     """Non-blank lines outside fenced blocks, markup stripped, the section heading skipped."""
     lines: list[str] = []
@@ -526,7 +546,9 @@ def measure_page(totals: Totals, corpus: str, html: bytes, markdown: str, rst: s
     )
     totals.tr += len(box.css("tr"))
     totals.rows += sum(
-        1 for line in markdown.split("\n") if _TABLE_ROW.match(line) and not _TABLE_SEP.match(line)
+        1
+        for line in _outside_fences(markdown)
+        if _TABLE_ROW.match(line) and not _TABLE_SEP.match(line)
     )
     admonitions = {h.mem_id for h in box.css(_ADMONITION_HEADINGS)}
     totals.heads_html += sum(
