@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from docspasta.analysis import Analyzer
 from docspasta.core.fidelity import Fidelity
+from docspasta.core.renderings import Format, Rendering, document_title, render
 from docspasta.domain import CrawlOptions, PageStatus, ProgressSnapshot
 from docspasta.errors import BlockedURLError, InvalidOptionError, JobNotFoundError
 from docspasta.fetch import FetchConfig, Fetcher, check_url
@@ -119,6 +120,29 @@ async def run_job(
     )
 
 
+async def render_job(
+    store: Store,
+    job: JobRecord,
+    format: Format,
+    *,
+    max_tokens: int | None = None,
+    stem: str = "document",
+) -> Rendering:
+    """A rendering of a finished job's stored pages, rendered in a thread (CPU work: it must
+    not stall the event loop). Raises ``ValueError`` when ``max_tokens`` cannot be honoured."""
+    pages = await store.render_pages(job.id)
+    return await asyncio.to_thread(
+        render,
+        format,
+        document_title(job.title, job.url),
+        job.url,
+        pages,
+        encoding=job.options.token_encoding,
+        max_tokens=max_tokens,
+        stem=stem,
+    )
+
+
 async def _wait_for_end(store: Store, job_id: str, on_progress: ProgressCallback | None) -> None:
     seen = 0
     while True:
@@ -136,7 +160,15 @@ async def _wait_for_end(store: Store, job_id: str, on_progress: ProgressCallback
         await asyncio.sleep(POLL_SECONDS)
 
 
-__all__ = ["LOCAL_USER", "JobRun", "Worker", "create_job", "open_store", "run_job"]
+__all__ = [
+    "LOCAL_USER",
+    "JobRun",
+    "Worker",
+    "create_job",
+    "open_store",
+    "render_job",
+    "run_job",
+]
 
 
 def bind_queue(store: Store, queue: Queue) -> None:

@@ -3,7 +3,6 @@ SQL lives in the store."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import math
 import re
@@ -29,9 +28,9 @@ from docspasta.api.models import (
     job_links,
 )
 from docspasta.api.state import AppState, Caller, OwnedJob, State
-from docspasta.core.renderings import MEDIA_TYPES, SUFFIXES, document_title, render
+from docspasta.core.renderings import MEDIA_TYPES, SUFFIXES
 from docspasta.domain import CrawlOptions
-from docspasta.runtime import validate_request
+from docspasta.runtime import render_job, validate_request
 from docspasta.store import JobRecord
 from docspasta.store.schema import utcnow
 
@@ -228,10 +227,7 @@ async def get_markdown(
         headers["Content-Length"] = str(job.markdown_bytes)
         chunks = (chunk.encode() async for chunk in state.store.iter_final_markdown(job.id))
         return StreamingResponse(chunks, media_type=MEDIA_TYPES[format], headers=headers)
-    pages = await state.store.render_pages(job.id)
-    title = document_title(job.title, job.url)
-    encoding = job.options.token_encoding
-    rendered = await asyncio.to_thread(render, format, title, job.url, pages, encoding=encoding)
+    rendered = await render_job(state.store, job, format)
     return Response(rendered.text, media_type=MEDIA_TYPES[format], headers=headers)
 
 
@@ -242,20 +238,9 @@ def _part_url(job_id: str, max_tokens: int, part: int) -> str:
 
 async def _split(job: JobRecord, state: AppState, max_tokens: int, part: int | None) -> Response:
     """The index of the job's split (its part links made API URLs), or part ``part``."""
-    pages = await state.store.render_pages(job.id)
-    title = document_title(job.title, job.url)
     stem = _filename(job).removesuffix(".md")
     try:
-        rendering = await asyncio.to_thread(
-            render,
-            "markdown",
-            title,
-            job.url,
-            pages,
-            encoding=job.options.token_encoding,
-            max_tokens=max_tokens,
-            stem=stem,
-        )
+        rendering = await render_job(state.store, job, "markdown", max_tokens=max_tokens, stem=stem)
     except ValueError as exc:  # the budget cannot hold a part: render() says why
         reason = str(exc).replace("max_tokens", "maxTokens")
         raise ApiError(422, "invalid", reason, field="maxTokens") from exc

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from docspasta.core.renderings import Format, Rendering, document_title, render
+from docspasta.core.renderings import Format, Rendering
 from docspasta.errors import InvalidOptionError
 
 if TYPE_CHECKING:
@@ -35,18 +35,10 @@ async def render_job(
     store: Store, job: JobRecord, format: Format, max_tokens: int | None, stem: str
 ) -> Rendering:
     """The rendering of a finished job's stored pages."""
-    pages = await store.render_pages(job.id)
-    title = document_title(job.title, job.url)
+    from docspasta.runtime import render_job as render_stored  # the crawl stack, lazily
+
     try:
-        return render(
-            format,
-            title,
-            job.url,
-            pages,
-            encoding=job.options.token_encoding,
-            max_tokens=max_tokens,
-            stem=stem,
-        )
+        return await render_stored(store, job, format, max_tokens=max_tokens, stem=stem)
     except ValueError as exc:
         raise InvalidOptionError("--max-tokens", str(exc)) from exc
 
