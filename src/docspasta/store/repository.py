@@ -142,9 +142,6 @@ _COMPLETE_PAGE = (
 )
 _INSERT_CHUNKS = insert(page_content_chunks)
 _LOCK_JOB = select(_J.status, _J.pages_discovered).where(_J.id == _b("b_job")).with_for_update()
-_LOCK_JOB_WITH_OPTIONS = (
-    select(_J.status, _J.pages_discovered, _J.options).where(_J.id == _b("b_job")).with_for_update()
-)
 _KNOWN_PAGES = select(_P.id, _P.url_hash, _P.final_url_hash, _P.depth, _P.status).where(
     _P.job_id == _b("b_job"),
     or_(
@@ -157,11 +154,18 @@ _COUNT_COMPLETED = (
     .where(_J.id == _b("b_job"))
     .values(
         pages_completed=_J.pages_completed + 1,
-        pages_discovered=_J.pages_discovered + _b("b_inserted", Integer()),
         total_words=_J.total_words + _b("b_words", Integer()),
         total_tokens=_J.total_tokens + _b("b_tokens", Integer()),
         updated_at=_b("b_now", UTCDateTime()),
     )
+    .returning(
+        _J.status, _J.pages_discovered, _J.pages_completed, _J.pages_failed, _J.pages_skipped
+    )
+)
+_COUNT_DISCOVERED = (
+    update(crawling_jobs)
+    .where(_J.id == _b("b_job"))
+    .values(pages_discovered=_J.pages_discovered + _b("b_inserted", Integer()))
 )
 _MAYBE_FINALIZE = (
     update(crawling_jobs)
@@ -548,27 +552,43 @@ class JobPageStore:
                 if completed.first() is None:  # the lease was lost
                     return PageWrite(written=False)
                 await self._write_chunks(conn, claim.id, outcome.markdown)
-                job = await self._lock_job(conn, claim.job_id)
-                write = PageWrite()
-                inserted: list[int] = []
-                if job.status is JobStatus.RUNNING:
-                    inserted, write.reexpand = await self._add_pages(conn, job, new_pages)
+                # The counters first: the UPDATE locks the job row and returns what the rest
+                # needs (one statement instead of a locking SELECT and an UPDATE).
                 counts = {
                     "b_job": claim.job_id,
-                    "b_inserted": len(inserted),
                     "b_words": outcome.word_count,
                     "b_tokens": outcome.token_count,
                     "b_now": utcnow(),
                 }
-                if claim.is_start_page:  # once per job: the document takes its title
-                    await conn.execute(_COUNT_COMPLETED.values(title=outcome.title), counts)
-                else:
-                    await conn.execute(_COUNT_COMPLETED, counts)
+                statement = (
+                    _COUNT_COMPLETED.values(title=outcome.title)
+                    if claim.is_start_page  # once per job: the document takes its title
+                    else _COUNT_COMPLETED
+                )
+                counted = (await conn.execute(statement, counts)).one()
+                write = PageWrite()
+                inserted: list[int] = []
+                if counted.status == JobStatus.RUNNING.value and new_pages:
+                    job = _LockedJob(
+                        claim.job_id,
+                        JobStatus.RUNNING,
+                        counted.pages_discovered,
+                        await self._job_options(conn, claim.job_id),
+                    )
+                    inserted, write.reexpand = await self._add_pages(conn, job, new_pages)
+                    if inserted:
+                        await conn.execute(
+                            _COUNT_DISCOVERED, {"b_job": claim.job_id, "b_inserted": len(inserted)}
+                        )
                 write.tasks = [
                     Task(kind=TaskKind.PROCESS_PAGE, job_id=claim.job_id, page_id=i)
                     for i in inserted
                 ]
-                write.tasks += await self._maybe_finalize(conn, claim.job_id)
+                ended = counted.pages_completed + counted.pages_failed + counted.pages_skipped
+                if counted.pages_discovered + len(inserted) <= ended:
+                    # The counters say no page is open: check it (the counters are a hint; a
+                    # transition they hide is the sweeper's to find, never lost).
+                    write.tasks += await self._maybe_finalize(conn, claim.job_id)
                 write.tasks = await self._emit(conn, write.tasks)
                 return write
         except IntegrityError:
@@ -590,17 +610,21 @@ class JobPageStore:
             tasks = [Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i) for i in inserted]
             return PageWrite(tasks=await self._emit(conn, tasks), reexpand=reexpand)
 
-    async def _lock_job(self, conn: AsyncConnection, job_id: str) -> _LockedJob:
-        """The job's row locked for this transaction, read narrowly: this runs for every page,
-        and a job's options never change, so they are parsed once per job, not per page."""
+    async def _job_options(self, conn: AsyncConnection, job_id: str) -> CrawlOptions:
+        """The job's options, parsed once per job (they never change after creation)."""
         options = self._options.get(job_id)
-        query = _LOCK_JOB if options is not None else _LOCK_JOB_WITH_OPTIONS
-        row = (await conn.execute(query, {"b_job": job_id})).one()
         if options is None:
-            options = CrawlOptions.model_validate(row.options)
+            raw = (await conn.execute(select(_J.options).where(_J.id == job_id))).scalar_one()
+            options = CrawlOptions.model_validate(raw)
             if len(self._options) >= RUNNING_JOB_CACHE:
                 self._options.pop(next(iter(self._options)))
             self._options[job_id] = options
+        return options
+
+    async def _lock_job(self, conn: AsyncConnection, job_id: str) -> _LockedJob:
+        """The job's row locked for this transaction, read narrowly."""
+        row = (await conn.execute(_LOCK_JOB, {"b_job": job_id})).one()
+        options = await self._job_options(conn, job_id)
         return _LockedJob(job_id, JobStatus(row.status), row.pages_discovered, options)
 
     async def _duplicate_of(
