@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 
 from docspasta.domain import JobStatus, PageStatus, Task, TaskKind
 from docspasta.store.records import JobRecord
@@ -16,6 +16,17 @@ from docspasta.store.schema import (
     document_chunks,
     page_content_chunks,
     utcnow,
+)
+
+#: One page's final order key (executed once per page, as one executemany).
+_SET_ORDER_KEY = (
+    update(crawled_pages)
+    .where(
+        _P.id == bindparam("b_page"),
+        _P.job_id == bindparam("b_job"),
+        _P.order_key != bindparam("b_key"),
+    )
+    .values(order_key=bindparam("b_key"))
 )
 
 
@@ -51,12 +62,10 @@ class LifecycleStore(JobPageStore):
         if not keys:
             return
         async with self._write() as conn:
-            for page_id, key in keys.items():
-                await conn.execute(
-                    update(crawled_pages)
-                    .where(_P.id == page_id, _P.job_id == job_id, _P.order_key != key)
-                    .values(order_key=key)
-                )
+            await conn.execute(
+                _SET_ORDER_KEY,
+                [{"b_page": page, "b_job": job_id, "b_key": key} for page, key in keys.items()],
+            )
 
     async def iter_page_content(
         self, job_id: str
