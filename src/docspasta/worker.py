@@ -432,12 +432,9 @@ class Worker:
         pages = await self.store.pages(job_id)
         keys = document_order(pages)
         await self.store.set_order_keys(job_id, keys)
-        completed = sorted(
-            (p for p in pages if p.status is PageStatus.COMPLETED), key=lambda p: (keys[p.id], p.id)
-        )
         document: tuple[str, int] | None = None
         message: str | None = None
-        if not completed:
+        if not any(p.status is PageStatus.COMPLETED for p in pages):
             status, message = JobStatus.FAILED, "no page could be converted"
         else:
             document = await self._document(job)

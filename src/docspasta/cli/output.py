@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from docspasta.core.renderings import Format, Rendering
 from docspasta.errors import InvalidOptionError
@@ -43,14 +45,23 @@ async def render_job(
         raise InvalidOptionError("--max-tokens", str(exc)) from exc
 
 
-def write_file(path: Path, text: str) -> None:
+@contextmanager
+def _replacing(path: Path) -> Iterator[TextIO]:
+    """A text file that replaces ``path`` when the block ends without error (written under a
+    temporary name, so a reader never sees half a file); write errors are the user's to fix."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as file:
+            yield file
         os.replace(partial, path)
     except OSError as exc:
         raise InvalidOptionError("--output", f"cannot write {path}: {exc.strerror}") from exc
+
+
+def write_file(path: Path, text: str) -> None:
+    with _replacing(path) as file:
+        file.write(text)
 
 
 async def write_document(store: Store, job_id: str, output: Path | None) -> None:
@@ -61,15 +72,9 @@ async def write_document(store: Store, job_id: str, output: Path | None) -> None
             sys.stdout.write(chunk)
         sys.stdout.flush()
         return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        partial = output.with_name(f".{output.name}.partial")
-        with partial.open("w", encoding="utf-8") as file:
-            async for chunk in store.iter_final_markdown(job_id):
-                file.write(chunk)
-        os.replace(partial, output)
-    except OSError as exc:
-        raise InvalidOptionError("--output", f"cannot write {output}: {exc.strerror}") from exc
+    with _replacing(output) as file:
+        async for chunk in store.iter_final_markdown(job_id):
+            file.write(chunk)
 
 
 def write_rendering(rendering: Rendering, output: Path) -> list[Path]:

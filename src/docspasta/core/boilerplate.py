@@ -48,12 +48,10 @@ def _has_word(lines: Sequence[str], block: Block) -> bool:
 
 @dataclass(frozen=True)
 class PageKeys:
-    """A page's boilerplate candidates (edge blocks it holds once), the texts it repeats, and
-    every key it holds."""
+    """A page's boilerplate candidates (edge blocks it holds once) and the texts it repeats."""
 
     candidates: frozenset[bytes]
     repeated: frozenset[bytes]
-    present: frozenset[bytes]
 
 
 def block_keys(markdown: str) -> PageKeys:
@@ -66,7 +64,6 @@ def block_keys(markdown: str) -> PageKeys:
     return PageKeys(
         candidates=frozenset(k for k in edges if seen[k] == 1),
         repeated=frozenset(k for k, n in seen.items() if n > 1),
-        present=frozenset(seen),
     )
 
 

@@ -32,7 +32,12 @@ from docspasta.core.assemble import (
     section_anchors,
 )
 from docspasta.core.blocks import BlockKind, markdown_blocks
-from docspasta.core.boilerplate import BoilerplateCounter, block_keys, strip_boilerplate
+from docspasta.core.boilerplate import (
+    BoilerplateCounter,
+    block_keys,
+    boilerplate_blocks,
+    strip_boilerplate,
+)
 from docspasta.core.split import split_document
 from docspasta.core.tokens import DEFAULT_ENCODING, count_tokens
 from docspasta.domain import TokenEncoding
@@ -103,19 +108,10 @@ def document_title(title: str | None, start_url: str) -> str:
 
 def without_boilerplate(pages: Sequence[RenderPage]) -> list[RenderPage]:
     """The pages with the crawl's boilerplate blocks removed (the same objects if none)."""
-    keys = [block_keys(page.markdown) for page in pages]
-    counter = BoilerplateCounter()
-    for page_keys in keys:
-        counter.add(page_keys)
-    boilerplate = counter.boilerplate()
+    boilerplate = boilerplate_blocks(page.markdown for page in pages)
     if not boilerplate:
         return list(pages)
-    return [
-        page
-        if page_keys.present.isdisjoint(boilerplate)
-        else replace(page, markdown=strip_boilerplate(page.markdown, boilerplate))
-        for page, page_keys in zip(pages, keys, strict=True)
-    ]
+    return [replace(p, markdown=strip_boilerplate(p.markdown, boilerplate)) for p in pages]
 
 
 class MarkdownDocument:

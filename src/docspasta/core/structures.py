@@ -37,6 +37,8 @@ import re
 
 from selectolax.lexbor import LexborNode
 
+from docspasta.core.tables import owning_table
+
 _SPACES = re.compile(r"\s+")
 _ADMONITION_KINDS = (
     "note", "tip", "hint", "info", "important", "warning", "caution", "danger", "error",
@@ -315,7 +317,8 @@ def _field_tables(table: LexborNode) -> None:
     holder = parser.create_node("div")
     items: LexborNode | None = None
     for row in table.css("tr"):
-        if _owning_table(row) != table.mem_id:
+        owner = owning_table(row)
+        if owner is None or owner.mem_id != table.mem_id:
             continue  # a row of a table nested in a description
         cells = [cell for cell in row.iter() if cell.tag in ("td", "th")]
         if "fieldStart" in (row.attributes.get("class") or "").split():
@@ -340,13 +343,6 @@ def _field_tables(table: LexborNode) -> None:
             _move_children(cell, item)
         items.insert_child(item, move=True)
     table.replace_with(holder, move=True)
-
-
-def _owning_table(node: LexborNode) -> int | None:
-    parent = node.parent
-    while parent is not None and parent.tag != "table":
-        parent = parent.parent
-    return None if parent is None else parent.mem_id
 
 
 def _field_name(arg: LexborNode) -> None:

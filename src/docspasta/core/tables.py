@@ -312,7 +312,8 @@ def table_to_list(table: LexborNode) -> None:
     table.replace_with(items, move=True)
 
 
-def _owner(node: LexborNode) -> LexborNode | None:
+def owning_table(node: LexborNode) -> LexborNode | None:
+    """The nearest ``<table>`` above ``node`` (None outside tables)."""
     parent = node.parent
     while parent is not None and parent.tag != "table":
         parent = parent.parent
@@ -347,7 +348,7 @@ def normalize_tables(container: LexborNode) -> None:
     marked: set[int] = set()
     nesting: set[int] = set()
     for node in container.css(_SPANNED_OR_BLOCK):
-        table = _owner(node)
+        table = owning_table(node)
         if table is None:
             continue
         marked.add(table.mem_id)
