@@ -168,6 +168,7 @@ class LifecycleStore(JobPageStore):
 
     async def release_leases(self, worker_id: str) -> int:
         """Give back everything this worker holds (a clean stop); returns the pages released."""
+        await self._combined.drain()  # a claim still queued must not land after this
         async with self._write() as conn:
             pages = await conn.execute(
                 update(crawled_pages)

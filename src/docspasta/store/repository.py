@@ -36,6 +36,7 @@ from docspasta.domain import (
     Task,
     TaskKind,
 )
+from docspasta.store.combine import WriteCombiner
 from docspasta.store.engine import Engines, create_engines, upgrade
 from docspasta.store.records import JobRecord, NewPage, PageClaim, PageOutcome, PageRecord
 from docspasta.store.schema import (
@@ -210,6 +211,8 @@ class JobPageStore:
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self._outbox: Outbox | None = None
+        #: Claims and page writes share transactions (group commit: ``store.combine``).
+        self._combined = WriteCombiner(self._write)
         #: Running jobs as first claimed: a page claim needs the job's URL, options and
         #: robots.txt, which never change once the job runs.
         self._running_jobs: dict[str, JobRecord] = {}
@@ -243,6 +246,7 @@ class JobPageStore:
         return self._engines
 
     async def close(self) -> None:
+        await self._combined.drain()
         await self._engines.dispose()
 
     @asynccontextmanager
@@ -468,7 +472,8 @@ class JobPageStore:
             "b_owner": worker_id,
             "b_expires": now + timedelta(seconds=lease_seconds),
         }
-        async with self._write() as conn:
+
+        async def claim(conn: AsyncConnection) -> tuple[Any, JobRecord] | None:
             row = (await conn.execute(_CLAIM_PAGE, params)).mappings().first()
             if row is None:
                 return None
@@ -479,6 +484,12 @@ class JobPageStore:
                 if len(self._running_jobs) >= RUNNING_JOB_CACHE:
                     self._running_jobs.pop(next(iter(self._running_jobs)))
                 self._running_jobs[job_id] = job
+            return row, job
+
+        claimed = await self._combined.run(claim)
+        if claimed is None:
+            return None
+        row, job = claimed
         return PageClaim(
             id=row["id"],
             job_id=job_id,
@@ -512,88 +523,95 @@ class JobPageStore:
     ) -> PageWrite:
         """Store a processed page, its content, the job's counters and its new pages at once."""
         try:
-            async with self._write() as conn:
-                duplicate_of = (
-                    await self._duplicate_of(conn, claim, outcome.final_url_hash)
-                    if outcome.final_url != claim.url
-                    else None  # a race is still caught by the unique final-URL key
-                )
-                if duplicate_of is not None:
-                    return await self._end_page_in(
-                        conn,
-                        claim,
-                        PageStatus.SKIPPED,
-                        f"duplicate of {duplicate_of}",
-                        outcome.http_status,
-                    )
-                completed = await conn.execute(
-                    _COMPLETE_PAGE,
-                    {
-                        "b_page": claim.id,
-                        "b_owner": claim.worker_id,
-                        "b_now": utcnow(),
-                        "b_title": outcome.title,
-                        "b_http_status": outcome.http_status,
-                        "b_final_url": outcome.final_url,
-                        "b_final_url_hash": outcome.final_url_hash,
-                        "b_links": list(outcome.links),
-                        "b_word_count": outcome.word_count,
-                        "b_token_count": outcome.token_count,
-                        "b_generator": outcome.generator,
-                        "b_quality": outcome.quality,
-                        "b_fidelity": (
-                            dict(outcome.fidelity) if outcome.fidelity is not None else None
-                        ),
-                        "b_nav": dict(outcome.nav) if outcome.nav is not None else None,
-                        "b_etag": outcome.etag,
-                        "b_last_modified": outcome.last_modified,
-                    },
-                )
-                if completed.first() is None:  # the lease was lost
-                    return PageWrite(written=False)
-                await self._write_chunks(conn, claim.id, outcome.markdown)
-                # The counters first: the UPDATE locks the job row and returns what the rest
-                # needs (one statement instead of a locking SELECT and an UPDATE).
-                counts = {
-                    "b_job": claim.job_id,
-                    "b_words": outcome.word_count,
-                    "b_tokens": outcome.token_count,
-                    "b_now": utcnow(),
-                }
-                statement = (
-                    _COUNT_COMPLETED.values(title=outcome.title)
-                    if claim.is_start_page  # once per job: the document takes its title
-                    else _COUNT_COMPLETED
-                )
-                counted = (await conn.execute(statement, counts)).one()
-                write = PageWrite()
-                inserted: list[int] = []
-                if counted.status == JobStatus.RUNNING.value and new_pages:
-                    job = _LockedJob(
-                        claim.job_id,
-                        JobStatus.RUNNING,
-                        counted.pages_discovered,
-                        await self._job_options(conn, claim.job_id),
-                    )
-                    inserted, write.reexpand = await self._add_pages(conn, job, new_pages)
-                    if inserted:
-                        await conn.execute(
-                            _COUNT_DISCOVERED, {"b_job": claim.job_id, "b_inserted": len(inserted)}
-                        )
-                write.tasks = [
-                    Task(kind=TaskKind.PROCESS_PAGE, job_id=claim.job_id, page_id=i)
-                    for i in inserted
-                ]
-                ended = counted.pages_completed + counted.pages_failed + counted.pages_skipped
-                if counted.pages_discovered + len(inserted) <= ended:
-                    # The counters say no page is open: check it (the counters are a hint; a
-                    # transition they hide is the sweeper's to find, never lost).
-                    write.tasks += await self._maybe_finalize(conn, claim.job_id)
-                write.tasks = await self._emit(conn, write.tasks)
-                return write
+            return await self._combined.run(
+                lambda conn: self._complete_page_in(conn, claim, outcome, new_pages)
+            )
         except IntegrityError:
             # Another worker stored the same final URL at the same instant (PostgreSQL).
             return await self.end_page(claim, PageStatus.SKIPPED, "duplicate after redirect")
+
+    async def _complete_page_in(
+        self,
+        conn: AsyncConnection,
+        claim: PageClaim,
+        outcome: PageOutcome,
+        new_pages: Sequence[NewPage],
+    ) -> PageWrite:
+        duplicate_of = (
+            await self._duplicate_of(conn, claim, outcome.final_url_hash)
+            if outcome.final_url != claim.url
+            else None  # a race is still caught by the unique final-URL key
+        )
+        if duplicate_of is not None:
+            return await self._end_page_in(
+                conn,
+                claim,
+                PageStatus.SKIPPED,
+                f"duplicate of {duplicate_of}",
+                outcome.http_status,
+            )
+        completed = await conn.execute(
+            _COMPLETE_PAGE,
+            {
+                "b_page": claim.id,
+                "b_owner": claim.worker_id,
+                "b_now": utcnow(),
+                "b_title": outcome.title,
+                "b_http_status": outcome.http_status,
+                "b_final_url": outcome.final_url,
+                "b_final_url_hash": outcome.final_url_hash,
+                "b_links": list(outcome.links),
+                "b_word_count": outcome.word_count,
+                "b_token_count": outcome.token_count,
+                "b_generator": outcome.generator,
+                "b_quality": outcome.quality,
+                "b_fidelity": (dict(outcome.fidelity) if outcome.fidelity is not None else None),
+                "b_nav": dict(outcome.nav) if outcome.nav is not None else None,
+                "b_etag": outcome.etag,
+                "b_last_modified": outcome.last_modified,
+            },
+        )
+        if completed.first() is None:  # the lease was lost
+            return PageWrite(written=False)
+        await self._write_chunks(conn, claim.id, outcome.markdown)
+        # The counters first: the UPDATE locks the job row and returns what the rest
+        # needs (one statement instead of a locking SELECT and an UPDATE).
+        counts = {
+            "b_job": claim.job_id,
+            "b_words": outcome.word_count,
+            "b_tokens": outcome.token_count,
+            "b_now": utcnow(),
+        }
+        statement = (
+            _COUNT_COMPLETED.values(title=outcome.title)
+            if claim.is_start_page  # once per job: the document takes its title
+            else _COUNT_COMPLETED
+        )
+        counted = (await conn.execute(statement, counts)).one()
+        write = PageWrite()
+        inserted: list[int] = []
+        if counted.status == JobStatus.RUNNING.value and new_pages:
+            job = _LockedJob(
+                claim.job_id,
+                JobStatus.RUNNING,
+                counted.pages_discovered,
+                await self._job_options(conn, claim.job_id),
+            )
+            inserted, write.reexpand = await self._add_pages(conn, job, new_pages)
+            if inserted:
+                await conn.execute(
+                    _COUNT_DISCOVERED, {"b_job": claim.job_id, "b_inserted": len(inserted)}
+                )
+        write.tasks = [
+            Task(kind=TaskKind.PROCESS_PAGE, job_id=claim.job_id, page_id=i) for i in inserted
+        ]
+        ended = counted.pages_completed + counted.pages_failed + counted.pages_skipped
+        if counted.pages_discovered + len(inserted) <= ended:
+            # The counters say no page is open: check it (the counters are a hint; a
+            # transition they hide is the sweeper's to find, never lost).
+            write.tasks += await self._maybe_finalize(conn, claim.job_id)
+        write.tasks = await self._emit(conn, write.tasks)
+        return write
 
     async def add_pages(self, job_id: str, new_pages: Sequence[NewPage]) -> PageWrite:
         """Add pages found again at a smaller depth (see ``PageWrite.reexpand``)."""
@@ -710,8 +728,9 @@ class JobPageStore:
         http_status: int | None = None,
     ) -> PageWrite:
         """Mark a claimed page failed or skipped; a failed start page fails the whole job."""
-        async with self._write() as conn:
-            return await self._end_page_in(conn, claim, status, error, http_status)
+        return await self._combined.run(
+            lambda conn: self._end_page_in(conn, claim, status, error, http_status)
+        )
 
     async def _end_page_in(
         self,
@@ -743,7 +762,8 @@ class JobPageStore:
     async def retry_page(self, claim: PageClaim, error: str, delay: float = 0.0) -> list[Task]:
         """Give a claimed page back to the queue after a transient error (due after ``delay``
         seconds with a transactional outbox; otherwise the caller publishes it with the delay)."""
-        async with self._write() as conn:
+
+        async def retry(conn: AsyncConnection) -> list[Task]:
             if not await self._release_claim(
                 conn, claim, status=PageStatus.PENDING.value, error=error
             ):
@@ -755,6 +775,8 @@ class JobPageStore:
                 attempt=claim.attempts,
             )
             return await self._emit(conn, [task], delay)
+
+        return await self._combined.run(retry)
 
     async def _pages(
         self, conn: AsyncConnection, job_id: str, ids: Sequence[int] | None = None
