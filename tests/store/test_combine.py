@@ -4,6 +4,7 @@ own outcome, and one failing write fails alone. Once per backend."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select, update
@@ -122,3 +123,43 @@ async def test_a_write_cancelled_before_its_turn_is_not_run(store: Store) -> Non
         await second
     await combiner.drain()
     assert ran == ["first", "third"]
+
+
+async def test_a_group_of_page_writes_is_written_as_one_after_the_other(store: Store) -> None:
+    """Within one group: a write whose lease was lost writes nothing, a second write of the
+    same page finds it completed, and a link found at a smaller depth by a later page lowers
+    the depth of the row the first page inserted (keeping the first page's order key)."""
+    job_id, root_id = await running_job(store)
+    root = await store.claim_page(job_id, root_id, "w", 60)
+    assert root is not None
+    children = [page(f"https://docs.example.com/c{i}", 1, f"{i:06d}", root_id) for i in range(3)]
+    ids = [t.page_id for t in (await store.complete_page(root, outcome(root.url), children)).tasks]
+    stale = await store.claim_page(job_id, ids[0], "old", 0.0)  # type: ignore[arg-type]
+    assert stale is not None
+    await asyncio.sleep(0.01)
+    c0, c1, c2 = await asyncio.gather(
+        store.claim_page(job_id, ids[0], "w", 60),  # type: ignore[arg-type]
+        store.claim_page(job_id, ids[1], "w", 60),  # type: ignore[arg-type]
+        store.claim_page(job_id, ids[2], "w", 60),  # type: ignore[arg-type]
+    )
+    assert c0 is not None
+    assert c1 is not None
+    assert c2 is not None
+    deep = "https://docs.example.com/deep"
+    c2_deeper = replace(c2, depth=3)  # as if /c2 had been reached at depth 3
+    writes = await asyncio.gather(
+        store.complete_page(stale, outcome(stale.url), []),  # lease taken over by "w"
+        store.complete_page(c2_deeper, outcome(c2.url, (deep,)), [page(deep, 4, "900000", c2.id)]),
+        store.complete_page(c1, outcome(c1.url, (deep,)), [page(deep, 2, "800000", c1.id)]),
+        store.complete_page(c2, outcome(c2.url), []),  # the same page again: already completed
+        store.complete_page(c0, outcome(c0.url), []),
+    )
+    assert [w.written for w in writes] == [False, True, True, False, True]
+    assert len(writes[1].tasks) == 1
+    assert writes[2].tasks == []
+    pages = {p.url: p for p in await store.pages(job_id)}
+    assert pages[deep].depth == 2  # the smaller depth, from /c1
+    assert pages[deep].order_key == "900000"  # the first finder's key
+    job = await store.get_job(job_id)
+    assert job is not None
+    assert (job.pages_discovered, job.pages_completed) == (5, 4)

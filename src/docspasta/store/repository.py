@@ -15,6 +15,7 @@ Methods that create work return the ``Task`` messages to publish once the transa
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -85,10 +86,10 @@ def _b(name: str, type_: Any = None) -> Any:
     return bindparam(name, type_=type_)
 
 
-_CLAIM_PAGE = (
+_CLAIM_PAGES = (
     update(crawled_pages)
     .where(
-        _P.id == _b("b_page"),
+        _P.id.in_(bindparam("b_pages", expanding=True)),
         _P.job_id == _b("b_job"),
         or_(
             _P.status == PageStatus.PENDING.value,
@@ -139,7 +140,15 @@ _COMPLETE_PAGE = (
         error=None,
         **{name: _b(f"b_{name}", crawled_pages.c[name].type) for name in _COMPLETED_COLUMNS},
     )
-    .returning(_P.id)
+)
+#: The leases a group of page writes holds, locked (PostgreSQL) until the transaction ends.
+_HELD_LEASES = (
+    select(_P.id, _P.lease_owner)
+    .where(
+        _P.id.in_(bindparam("b_pages", expanding=True)),
+        _P.status == PageStatus.PROCESSING.value,
+    )
+    .with_for_update()
 )
 _INSERT_CHUNKS = insert(page_content_chunks)
 _LOCK_JOB = select(_J.status, _J.pages_discovered).where(_J.id == _b("b_job")).with_for_update()
@@ -154,7 +163,7 @@ _COUNT_COMPLETED = (
     update(crawling_jobs)
     .where(_J.id == _b("b_job"))
     .values(
-        pages_completed=_J.pages_completed + 1,
+        pages_completed=_J.pages_completed + _b("b_pages", Integer()),
         total_words=_J.total_words + _b("b_words", Integer()),
         total_tokens=_J.total_tokens + _b("b_tokens", Integer()),
         updated_at=_b("b_now", UTCDateTime()),
@@ -183,6 +192,37 @@ _MAYBE_FINALIZE = (
     )
     .returning(_J.id)
 )
+
+
+@dataclass(frozen=True)
+class _Completion:
+    """One page write of a group (``JobPageStore._complete_pages``)."""
+
+    claim: PageClaim
+    outcome: PageOutcome
+    new_pages: Sequence[NewPage]
+
+
+def _completed_values(claim: PageClaim, outcome: PageOutcome, now: Any) -> dict[str, Any]:
+    """``_COMPLETE_PAGE``'s parameters for one page."""
+    return {
+        "b_page": claim.id,
+        "b_owner": claim.worker_id,
+        "b_now": now,
+        "b_title": outcome.title,
+        "b_http_status": outcome.http_status,
+        "b_final_url": outcome.final_url,
+        "b_final_url_hash": outcome.final_url_hash,
+        "b_links": list(outcome.links),
+        "b_word_count": outcome.word_count,
+        "b_token_count": outcome.token_count,
+        "b_generator": outcome.generator,
+        "b_quality": outcome.quality,
+        "b_fidelity": dict(outcome.fidelity) if outcome.fidelity is not None else None,
+        "b_nav": dict(outcome.nav) if outcome.nav is not None else None,
+        "b_etag": outcome.etag,
+        "b_last_modified": outcome.last_modified,
+    }
 
 
 def split_chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
@@ -369,7 +409,7 @@ class JobPageStore:
             )
             if started.first() is None:
                 return []
-            ids = await self._insert_pages(conn, job_id, seeds)
+            ids = sorted((await self._insert_pages(conn, job_id, seeds)).values())
             await conn.execute(
                 update(crawling_jobs)
                 .where(_J.id == job_id)
@@ -430,9 +470,10 @@ class JobPageStore:
 
     async def _insert_pages(
         self, conn: AsyncConnection, job_id: str, pages: Sequence[NewPage]
-    ) -> list[int]:
+    ) -> dict[str, int]:
+        """Insert pages (those already there are left alone): the new rows' ids by URL hash."""
         if not pages:
-            return []
+            return {}
         now = utcnow()
         rows = [
             {
@@ -452,9 +493,9 @@ class JobPageStore:
             self._insert(crawled_pages)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["job_id", "url_hash"])
-            .returning(_P.id)
+            .returning(_P.id, _P.url_hash)
         )
-        return sorted(r[0] for r in await conn.execute(statement))
+        return {row.url_hash: row.id for row in await conn.execute(statement)}
 
     async def claim_page(
         self, job_id: str, page_id: int, worker_id: str, lease_seconds: float
@@ -464,29 +505,8 @@ class JobPageStore:
         None means there is nothing to do: the page is done, held by a live worker, or its job
         is not running. Safe under any number of concurrent callers: one wins.
         """
-        now = utcnow()
-        params = {
-            "b_page": page_id,
-            "b_job": job_id,
-            "b_now": now,
-            "b_owner": worker_id,
-            "b_expires": now + timedelta(seconds=lease_seconds),
-        }
-
-        async def claim(conn: AsyncConnection) -> tuple[Any, JobRecord] | None:
-            row = (await conn.execute(_CLAIM_PAGE, params)).mappings().first()
-            if row is None:
-                return None
-            job = self._running_jobs.get(job_id)
-            if job is None:
-                job = await self._job(conn, job_id)
-                assert job is not None
-                if len(self._running_jobs) >= RUNNING_JOB_CACHE:
-                    self._running_jobs.pop(next(iter(self._running_jobs)))
-                self._running_jobs[job_id] = job
-            return row, job
-
-        claimed = await self._combined.run(claim)
+        request = (job_id, page_id, worker_id, lease_seconds)
+        claimed = await self._combined.run_grouped(self._claim_pages, request)
         if claimed is None:
             return None
         row, job = claimed
@@ -503,6 +523,40 @@ class JobPageStore:
             options=job.options,
             robots_txt=job.robots_txt,
         )
+
+    async def _claim_pages(
+        self, conn: AsyncConnection, requests: Sequence[tuple[str, int, str, float]]
+    ) -> list[tuple[Any, JobRecord] | None]:
+        """Claims of a write group: one UPDATE per (job, worker, lease) for all their pages.
+        A page asked for twice is won by the first request, as one after the other would."""
+        now = utcnow()
+        results: list[tuple[Any, JobRecord] | None] = [None] * len(requests)
+        groups: dict[tuple[str, str, float], list[int]] = {}
+        for index, (job_id, _page, worker_id, lease_seconds) in enumerate(requests):
+            groups.setdefault((job_id, worker_id, lease_seconds), []).append(index)
+        for (job_id, worker_id, lease_seconds), indexes in groups.items():
+            params = {
+                "b_pages": sorted({requests[i][1] for i in indexes}),
+                "b_job": job_id,
+                "b_now": now,
+                "b_owner": worker_id,
+                "b_expires": now + timedelta(seconds=lease_seconds),
+            }
+            rows = {r["id"]: r for r in (await conn.execute(_CLAIM_PAGES, params)).mappings()}
+            if not rows:
+                continue
+            job = self._running_jobs.get(job_id)
+            if job is None:
+                job = await self._job(conn, job_id)
+                assert job is not None
+                if len(self._running_jobs) >= RUNNING_JOB_CACHE:
+                    self._running_jobs.pop(next(iter(self._running_jobs)))
+                self._running_jobs[job_id] = job
+            for index in indexes:
+                row = rows.pop(requests[index][1], None)
+                if row is not None:
+                    results[index] = (row, job)
+        return results
 
     async def _release_claim(self, conn: AsyncConnection, claim: PageClaim, **values: Any) -> bool:
         """Write the page's end state only while this worker still holds its lease."""
@@ -523,8 +577,12 @@ class JobPageStore:
     ) -> PageWrite:
         """Store a processed page, its content, the job's counters and its new pages at once."""
         try:
-            return await self._combined.run(
-                lambda conn: self._complete_page_in(conn, claim, outcome, new_pages)
+            if outcome.final_url != claim.url:  # redirected: checked for a duplicate first
+                return await self._combined.run(
+                    lambda conn: self._complete_page_in(conn, claim, outcome, new_pages)
+                )
+            return await self._combined.run_grouped(  # type: ignore[no-any-return]
+                self._complete_pages, _Completion(claim, outcome, new_pages)
             )
         except IntegrityError:
             # Another worker stored the same final URL at the same instant (PostgreSQL).
@@ -550,68 +608,128 @@ class JobPageStore:
                 f"duplicate of {duplicate_of}",
                 outcome.http_status,
             )
-        completed = await conn.execute(
+        (write,) = await self._complete_pages(conn, [_Completion(claim, outcome, new_pages)])
+        return write
+
+    async def _complete_pages(
+        self, conn: AsyncConnection, completions: Sequence[_Completion]
+    ) -> list[PageWrite]:
+        """Page writes of a write group, with a few statements for all of them: each page gets
+        the result it would have had written alone, after the pages before it (contract 6
+        holds per page: all of it is in this one transaction)."""
+        writes = [PageWrite(written=False) for _ in completions]
+        held = {
+            row.id: row.lease_owner
+            for row in await conn.execute(
+                _HELD_LEASES, {"b_pages": sorted({c.claim.id for c in completions})}
+            )
+        }
+        done: list[int] = []  # indexes of the writes that hold their lease, first one per page
+        for index, completion in enumerate(completions):
+            claim = completion.claim
+            if held.get(claim.id) == claim.worker_id:
+                del held[claim.id]  # a second write of the same page finds it completed
+                done.append(index)
+                writes[index].written = True
+        if not done:
+            return writes
+        now = utcnow()
+        await conn.execute(
             _COMPLETE_PAGE,
-            {
-                "b_page": claim.id,
-                "b_owner": claim.worker_id,
-                "b_now": utcnow(),
-                "b_title": outcome.title,
-                "b_http_status": outcome.http_status,
-                "b_final_url": outcome.final_url,
-                "b_final_url_hash": outcome.final_url_hash,
-                "b_links": list(outcome.links),
-                "b_word_count": outcome.word_count,
-                "b_token_count": outcome.token_count,
-                "b_generator": outcome.generator,
-                "b_quality": outcome.quality,
-                "b_fidelity": (dict(outcome.fidelity) if outcome.fidelity is not None else None),
-                "b_nav": dict(outcome.nav) if outcome.nav is not None else None,
-                "b_etag": outcome.etag,
-                "b_last_modified": outcome.last_modified,
-            },
+            [_completed_values(completions[i].claim, completions[i].outcome, now) for i in done],
         )
-        if completed.first() is None:  # the lease was lost
-            return PageWrite(written=False)
-        await self._write_chunks(conn, claim.id, outcome.markdown)
-        # The counters first: the UPDATE locks the job row and returns what the rest
-        # needs (one statement instead of a locking SELECT and an UPDATE).
+        await conn.execute(
+            _INSERT_CHUNKS,
+            [
+                {
+                    "page_id": completions[i].claim.id,
+                    "chunk_index": number,
+                    "content": chunk,
+                    "content_type": "text/markdown",
+                    "meta": None,
+                    "created_at": now,
+                }
+                for i in done
+                for number, chunk in enumerate(split_chunks(completions[i].outcome.markdown))
+            ],
+        )
+        by_job: dict[str, list[int]] = {}
+        for i in done:
+            by_job.setdefault(completions[i].claim.job_id, []).append(i)
+        tasks: list[Task] = []
+        for job_id, indexes in by_job.items():
+            tasks += await self._count_completed(
+                conn, job_id, [completions[i] for i in indexes], [writes[i] for i in indexes]
+            )
+        if self._outbox is not None and tasks:
+            await self._outbox(conn, tasks, 0.0)
+            for write in writes:
+                write.tasks = []
+        return writes
+
+    async def _count_completed(
+        self,
+        conn: AsyncConnection,
+        job_id: str,
+        completions: Sequence[_Completion],
+        writes: Sequence[PageWrite],
+    ) -> list[Task]:
+        """One job's share of a write group: its counters, the new pages its pages link to
+        (each inserted once, by the first page that links to it, at the smallest depth any of
+        them gives it) and, when no page is left open, the finalize task."""
+        # The counters first: the UPDATE locks the job row and returns what the rest needs.
         counts = {
-            "b_job": claim.job_id,
-            "b_words": outcome.word_count,
-            "b_tokens": outcome.token_count,
+            "b_job": job_id,
+            "b_pages": len(completions),
+            "b_words": sum(c.outcome.word_count for c in completions),
+            "b_tokens": sum(c.outcome.token_count for c in completions),
             "b_now": utcnow(),
         }
+        start = next((c for c in completions if c.claim.is_start_page), None)
         statement = (
-            _COUNT_COMPLETED.values(title=outcome.title)
-            if claim.is_start_page  # once per job: the document takes its title
+            _COUNT_COMPLETED.values(title=start.outcome.title)
+            if start is not None  # once per job: the document takes its title
             else _COUNT_COMPLETED
         )
         counted = (await conn.execute(statement, counts)).one()
-        write = PageWrite()
-        inserted: list[int] = []
-        if counted.status == JobStatus.RUNNING.value and new_pages:
-            job = _LockedJob(
-                claim.job_id,
-                JobStatus.RUNNING,
-                counted.pages_discovered,
-                await self._job_options(conn, claim.job_id),
-            )
-            inserted, write.reexpand = await self._add_pages(conn, job, new_pages)
-            if inserted:
-                await conn.execute(
-                    _COUNT_DISCOVERED, {"b_job": claim.job_id, "b_inserted": len(inserted)}
+        inserted: dict[str, int] = {}
+        finder: dict[str, int] = {}  # url hash -> index of the first page that links to it
+        if counted.status == JobStatus.RUNNING.value:
+            merged: dict[str, NewPage] = {}
+            for index, completion in enumerate(completions):
+                for page in completion.new_pages:
+                    first = merged.get(page.url_hash)
+                    if first is None:
+                        merged[page.url_hash] = page
+                        finder[page.url_hash] = index
+                    elif page.depth < first.depth:
+                        merged[page.url_hash] = dataclasses.replace(first, depth=page.depth)
+            if merged:
+                job = _LockedJob(
+                    job_id,
+                    JobStatus.RUNNING,
+                    counted.pages_discovered,
+                    await self._job_options(conn, job_id),
                 )
-        write.tasks = [
-            Task(kind=TaskKind.PROCESS_PAGE, job_id=claim.job_id, page_id=i) for i in inserted
-        ]
+                inserted, reexpand = await self._add_pages(conn, job, list(merged.values()))
+                writes[-1].reexpand = reexpand
+                if inserted:
+                    await conn.execute(
+                        _COUNT_DISCOVERED, {"b_job": job_id, "b_inserted": len(inserted)}
+                    )
+        tasks: list[Task] = []
+        for url_hash_, page_id in sorted(inserted.items(), key=lambda item: item[1]):
+            task = Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=page_id)
+            writes[finder[url_hash_]].tasks.append(task)
+            tasks.append(task)
         ended = counted.pages_completed + counted.pages_failed + counted.pages_skipped
         if counted.pages_discovered + len(inserted) <= ended:
             # The counters say no page is open: check it (the counters are a hint; a
             # transition they hide is the sweeper's to find, never lost).
-            write.tasks += await self._maybe_finalize(conn, claim.job_id)
-        write.tasks = await self._emit(conn, write.tasks)
-        return write
+            finalize = await self._maybe_finalize(conn, job_id)
+            writes[-1].tasks += finalize
+            tasks += finalize
+        return tasks
 
     async def add_pages(self, job_id: str, new_pages: Sequence[NewPage]) -> PageWrite:
         """Add pages found again at a smaller depth (see ``PageWrite.reexpand``)."""
@@ -625,7 +743,10 @@ class JobPageStore:
                 .where(_J.id == job_id)
                 .values(pages_discovered=_J.pages_discovered + len(inserted))
             )
-            tasks = [Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i) for i in inserted]
+            tasks = [
+                Task(kind=TaskKind.PROCESS_PAGE, job_id=job_id, page_id=i)
+                for i in sorted(inserted.values())
+            ]
             return PageWrite(tasks=await self._emit(conn, tasks), reexpand=reexpand)
 
     async def _job_options(self, conn: AsyncConnection, job_id: str) -> CrawlOptions:
@@ -662,14 +783,14 @@ class JobPageStore:
 
     async def _add_pages(
         self, conn: AsyncConnection, job: _LockedJob, new_pages: Sequence[NewPage]
-    ) -> tuple[list[int], list[PageRecord]]:
+    ) -> tuple[dict[str, int], list[PageRecord]]:
         """Insert unseen pages up to the page cap; lower the depth of known ones.
 
-        Returns the inserted ids and the completed pages whose depth fell below the limit,
-        whose links were not followed before and must be now.
+        Returns the inserted pages' ids by URL hash and the completed pages whose depth fell
+        below the limit, whose links were not followed before and must be now.
         """
         if not new_pages:
-            return [], []
+            return {}, []
         hashes = [p.url_hash for p in new_pages]
         known = {
             row.url_hash: row
@@ -693,25 +814,6 @@ class JobPageStore:
                 reexpand_ids.append(page_id)
         reexpand = await self._pages(conn, job.id, reexpand_ids) if reexpand_ids else []
         return inserted, reexpand
-
-    async def _write_chunks(self, conn: AsyncConnection, page_id: int, markdown: str) -> None:
-        # No DELETE first: chunks are written only in the transaction that completes the page,
-        # and a completed page is never claimed again, so none can exist yet.
-        now = utcnow()
-        await conn.execute(
-            _INSERT_CHUNKS,
-            [
-                {
-                    "page_id": page_id,
-                    "chunk_index": index,
-                    "content": chunk,
-                    "content_type": "text/markdown",
-                    "meta": None,
-                    "created_at": now,
-                }
-                for index, chunk in enumerate(split_chunks(markdown))
-            ],
-        )
 
     async def _maybe_finalize(self, conn: AsyncConnection, job_id: str) -> list[Task]:
         """``running -> finalizing`` when no page is open; exactly one transaction wins."""
