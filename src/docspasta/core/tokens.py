@@ -16,7 +16,7 @@ on a corpus).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import gzip
 import hashlib
 import importlib.util
@@ -79,7 +79,8 @@ def load_ranks(data: bytes, expected_sha256: str) -> dict[bytes, int]:
     fields = data.split()
     if len(fields) % 2:
         raise EncodingDataError("encoding data is not 'token rank' pairs")
-    return dict(zip(map(base64.b64decode, fields[0::2]), map(int, fields[1::2]), strict=True))
+    # binascii directly: base64.b64decode's argument checks cost 4x the decoding itself here.
+    return dict(zip(map(binascii.a2b_base64, fields[0::2]), map(int, fields[1::2]), strict=True))
 
 
 def _o200k() -> tiktoken.Encoding:
