@@ -546,3 +546,42 @@ async def test_refusals_never_name_the_resolved_address(fixture_server: FixtureS
     assert "127.0.0.1" not in str(caught.value)
     assert "::1" not in str(caught.value)
     assert str(caught.value).startswith(url)
+
+
+# -- kept-alive connections ---------------------------------------------------------------------
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    """The pool probes idle connections (guard._ProbedStream): one the server closed after
+    answering is replaced by a new connection, and the next fetch succeeds."""
+    connections = 0
+    body = b"<p>hi</p>"
+    response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(response)  # keep-alive by default in HTTP/1.1 ...
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()  # ... but the server closes it anyway
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with Fetcher(LOOPBACK) as fetcher:
+            first = await fetcher.fetch(f"http://127.0.0.1:{port}/a")
+            await asyncio.sleep(0.3)
+            second = await fetcher.fetch(f"http://127.0.0.1:{port}/b")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert (first.status, second.status) == (200, 200)
+    assert second.body == body
+    assert connections == 2
