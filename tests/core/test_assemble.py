@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from docspasta.core.assemble import (
     SectionPage,
@@ -12,7 +15,7 @@ from docspasta.core.assemble import (
     demote_headings,
     encode_order_key,
     iter_document,
-    order_keys,
+    link_order,
     section_anchors,
     slugify,
 )
@@ -38,7 +41,26 @@ def test_encode_order_key_rejects_out_of_range(bad: tuple[int, ...]) -> None:
         encode_order_key(bad)
 
 
-def test_order_keys_multiple_parents_and_cycle() -> None:
+def smallest_paths(root: str, edges: Mapping[str, Sequence[str]]) -> dict[str, tuple[int, ...]]:
+    """The definition of link order: each node's smallest tuple of link positions from root,
+    found Dijkstra-style (extending a tuple never makes it smaller)."""
+    best: dict[str, tuple[int, ...]] = {root: ()}
+    settled: set[str] = set()
+    queue: list[tuple[tuple[int, ...], str]] = [((), root)]
+    while queue:
+        key, node = heapq.heappop(queue)
+        if node in settled:
+            continue
+        settled.add(node)
+        for position, child in enumerate(edges.get(node, ())):
+            candidate = (*key, position)
+            if child not in settled and (child not in best or candidate < best[child]):
+                best[child] = candidate
+                heapq.heappush(queue, (candidate, child))
+    return best
+
+
+def test_link_order_multiple_parents_and_cycle() -> None:
     edges = {
         "root": ["a", "b", "c"],
         "a": ["root", "d", "b"],  # back-link to root (cycle); b: (0, 2) via a beats (1,)
@@ -49,7 +71,7 @@ def test_order_keys_multiple_parents_and_cycle() -> None:
         "f": ["c"],  # cycle c <-> f
         "x": ["root"],  # not reachable from root
     }
-    keys = order_keys("root", edges)
+    keys = smallest_paths("root", edges)
     assert keys == {
         "root": (),
         "a": (0,),
@@ -59,17 +81,39 @@ def test_order_keys_multiple_parents_and_cycle() -> None:
         "e": (0, 2, 1),
         "f": (2, 1),
     }
-    order = sorted(keys, key=lambda node: encode_order_key(keys[node]))
-    assert order == ["root", "a", "d", "b", "e", "c", "f"]
+    assert link_order("root", edges) == ["root", "a", "d", "b", "e", "c", "f"]
 
 
-def test_order_keys_prefers_smaller_key_found_later() -> None:
-    # z is linked first from b (key (1, 0)) and deep under a (key (0, 5, 0)): the deep path
-    # is the smaller tuple, so it wins although it is longer.
+def test_link_order_prefers_a_smaller_path_found_later() -> None:
+    # z is linked first from b (path (1, 0)) and deep under a (path (0, 5, 0)): the deep path
+    # is the smaller tuple, so z comes in a's subtree although that path is longer.
     edges = {"root": ["a", "b"], "a": ["p", "q", "r", "s", "t", "y"], "y": ["z"], "b": ["z"]}
-    keys = order_keys("root", edges)
-    assert keys["z"] == (0, 5, 0)
-    assert order_keys("root", {}) == {"root": ()}
+    assert smallest_paths("root", edges)["z"] == (0, 5, 0)
+    assert link_order("root", edges) == ["root", "a", "p", "q", "r", "s", "t", "y", "z", "b"]
+    assert link_order("root", {}) == ["root"]
+
+
+def test_link_order_walks_a_long_chain() -> None:
+    chain = {f"p{i}": [f"p{i + 1}", "p0"] for i in range(50_000)}  # no recursion limit
+    order = link_order("p0", chain)
+    assert order == [f"p{i}" for i in range(50_001)]
+
+
+_NODES = [f"n{i}" for i in range(8)]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(_NODES),
+        st.lists(st.sampled_from([*_NODES, "outside"]), max_size=6),
+    )
+)
+def test_link_order_is_the_order_of_smallest_link_paths(edges: dict[str, list[str]]) -> None:
+    """Random graphs (cycles, self-links, repeated and dangling links): the walk's order is
+    the nodes sorted by their smallest link path."""
+    keys = smallest_paths("n0", edges)
+    assert link_order("n0", edges) == sorted(keys, key=keys.__getitem__)
 
 
 def test_slugs_and_unique_anchors() -> None:

@@ -6,7 +6,7 @@ DocBook TOC, Docusaurus / VitePress / Starlight / Nextra / Docsy sidebars) and t
 ``rel=next`` link. :func:`reading_order` turns the pages' links, navigation lists and next links
 into one deterministic order:
 
-1. the link order (:func:`docspasta.core.assemble.order_keys`) over edges where a page's
+1. the link order (:func:`docspasta.core.assemble.link_order`) over edges where a page's
    navigation entries come before its other links, so a sidebar's order beats header links;
 2. when the start page begins a ``rel=next`` chain through stored pages (Sphinx, DocBook, mdBook,
    Material for MkDocs and Starlight all write one in their reading order), the chain decides the
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from docspasta.core.assemble import order_keys
+from docspasta.core.assemble import link_order
 from docspasta.core.urls import resolve_link
 
 #: Navigation containers per generator, most specific first; the first that holds links wins.
@@ -125,8 +125,7 @@ def reading_order(
         node: list(dict.fromkeys([*tocs.get(node, ()), *edges.get(node, ())]))
         for node in known | set(edges)
     }
-    keys = order_keys(root, merged)
-    linked = sorted((node for node in keys if node in known), key=lambda n: keys[n])
+    linked = [node for node in link_order(root, merged) if node in known]
     chain = _chain(root, {p: n for p, n in nexts.items() if n in known})
     if len(chain) < 2:
         return linked
