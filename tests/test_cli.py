@@ -201,3 +201,29 @@ def test_resume_finishes_an_interrupted_crawl(
     assert source_paths(out.read_text(), fixture_server.base_url) == EXPECTED_ORDER
     again = fixture_server.requests[before:]
     assert len(again) < len(EXPECTED_ORDER)  # finished pages were not fetched again
+
+
+def test_crawl_warns_about_pages_that_lost_content(
+    fixture_server: FixtureServer, tmp_path: Path
+) -> None:
+    """A heading inside a <pre> becomes a code line: the summary names the page and the loss."""
+    fixture_server.add(
+        "/lossy/page.html",
+        "<html><head><title>Lossy</title></head><body><main><h1>Lossy</h1>"
+        "<p>Words before the form, enough of them to be a page of its own.</p>"
+        "<pre><h2>A heading in a pre</h2></pre>"
+        "</main></body></html>",
+    )
+    out = tmp_path / "lossy.md"
+    result = run_cli(
+        "crawl",
+        f"{fixture_server.base_url}/lossy/page.html",
+        "-o",
+        str(out),
+        "--allow-private-host",
+        "127.0.0.1",
+        db=tmp_path / "d.db",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 page(s) lost content in conversion" in result.stderr
+    assert f"{fixture_server.base_url}/lossy/page.html (headings)" in result.stderr

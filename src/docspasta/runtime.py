@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from docspasta.analysis import Analyzer
 from docspasta.core.fidelity import Fidelity
 from docspasta.core.renderings import Format, Rendering, document_title, render
-from docspasta.domain import CrawlOptions, PageStatus, ProgressSnapshot
+from docspasta.domain import CrawlOptions, ProgressSnapshot
 from docspasta.errors import BlockedURLError, InvalidOptionError, JobNotFoundError
 from docspasta.fetch import FetchConfig, Fetcher, check_url
 from docspasta.queue import Queue, create_queue
@@ -108,9 +108,7 @@ async def run_job(
     final = await store.get_job(job_id)
     assert final is not None
     warnings = [
-        (page.url, Fidelity(**page.fidelity).losses())
-        for page in await store.pages(job_id)
-        if page.status is PageStatus.COMPLETED and page.fidelity
+        (url, Fidelity(**record).losses()) for url, record in await store.fidelity_records(job_id)
     ]
     return JobRun(
         job=final,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from sqlalchemy import func, select, update
 
@@ -280,3 +281,23 @@ async def test_cancel_skips_open_pages_and_is_final(store: Store) -> None:
     pages = await store.pages(job_id)
     assert [p.status for p in pages] == [PageStatus.SKIPPED]
     assert not await store.fail_job(job_id, "late")
+
+
+async def test_fidelity_records_are_the_completed_pages_that_have_one(store: Store) -> None:
+    job_id, page_id = await running_job(store)
+    root = await store.claim_page(job_id, page_id, "w", 60)
+    assert root is not None
+    children = [
+        page("https://docs.example.com/a", 1, "000000", page_id),
+        page("https://docs.example.com/b", 1, "000001", page_id),
+    ]
+    lost = {"links_html": 3, "links_markdown": 2}
+    done = replace(outcome(root.url), fidelity=lost)
+    ids = [t.page_id for t in (await store.complete_page(root, done, children)).tasks]
+    a = await store.claim_page(job_id, ids[0], "w", 60)  # type: ignore[arg-type]
+    b = await store.claim_page(job_id, ids[1], "w", 60)  # type: ignore[arg-type]
+    assert a is not None
+    assert b is not None
+    await store.complete_page(a, outcome(a.url), [])  # no fidelity record
+    await store.end_page(b, PageStatus.FAILED, "HTTP 500", 500)
+    assert await store.fidelity_records(job_id) == [("https://docs.example.com/", lost)]

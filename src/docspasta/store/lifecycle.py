@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 
@@ -163,6 +164,21 @@ class LifecycleStore(JobPageStore):
                 .order_by(_P.order_key, _P.id)
             )
             return [(r.url, r.error or "") for r in rows]
+
+    async def fidelity_records(self, job_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(url, fidelity record) of the job's completed pages that have one, in document
+        order: two columns, not the pages' links and content."""
+        async with self._read() as conn:
+            rows = await conn.execute(
+                select(_P.url, _P.fidelity)
+                .where(
+                    _P.job_id == job_id,
+                    _P.status == PageStatus.COMPLETED.value,
+                    _P.fidelity.is_not(None),
+                )
+                .order_by(_P.order_key, _P.id)
+            )
+            return [(r.url, r.fidelity) for r in rows if r.fidelity]
 
     # -- recovery -----------------------------------------------------------------------------
 
