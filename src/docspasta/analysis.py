@@ -10,9 +10,12 @@ it would stall fetches, database writes and progress streams. ``Analyzer`` runs
 - every worker is this process's child and asks the kernel to kill it when its parent dies
   (``PR_SET_PDEATHSIG``), so a SIGKILLed crawl leaves no orphans (tested);
 - a broken pool (a worker killed, out of memory) is replaced and the page analysed again once;
-- tokens are counted here, in the parent: a tiktoken encoding weighs ~50 MB and takes ~0.6 s of
-  CPU to build, once per process; counting in the parent builds one (in a thread, while the
-  crawl starts) instead of one per worker, and costs the parent ~1 ms per 10 kB of markdown.
+- tokens are counted here, in the parent: a tiktoken encoding weighs ~50 MB and takes ~0.35 s
+  of CPU to build, once per process; counting in the parent builds one instead of one per
+  worker, and costs the parent ~0.7 ms per 10 kB of markdown. The build holds the GIL (tiktoken
+  parses the ranks and compiles its pattern without releasing it), so it starts with the first
+  page's analysis, when the crawl has nothing else to do, not while robots.txt and the
+  sitemaps are read (it stalled those by ~0.4 s).
 
 ``processes=0`` analyses in the calling thread (tests, tiny crawls).
 """
@@ -33,7 +36,8 @@ from functools import partial
 from types import TracebackType
 
 from docspasta.core.page import PageAnalysis, analyze_page
-from docspasta.core.tokens import DEFAULT_ENCODING, count_tokens, encoding
+from docspasta.core.tokens import DEFAULT_ENCODING, count_tokens
+from docspasta.core.tokens import encoding as load_encoding
 from docspasta.domain import CrawlOptions
 
 log = logging.getLogger(__name__)
@@ -70,8 +74,6 @@ class Analyzer:
     async def __aenter__(self) -> Analyzer:
         if self.processes:
             self._pool = self._new_pool()
-            # Build the default encoding while the crawl fetches robots.txt and its first pages.
-            self._warming = asyncio.create_task(asyncio.to_thread(encoding, DEFAULT_ENCODING))
         return self
 
     async def __aexit__(
@@ -117,7 +119,12 @@ class Analyzer:
             if pool is None:
                 raise RuntimeError("the analyzer is closed")
             try:
-                analysis = await loop.run_in_executor(pool, call)
+                pending = loop.run_in_executor(pool, call)
+                if self._warming is None:  # the first page: build the encoding meanwhile
+                    self._warming = asyncio.create_task(
+                        asyncio.to_thread(load_encoding, DEFAULT_ENCODING)
+                    )
+                analysis = await pending
             except BrokenProcessPool:
                 if attempt == 2:
                     raise
