@@ -245,3 +245,26 @@ async def test_the_fetcher_returns_a_304_as_a_result_not_an_error(
     assert "if-none-match" not in headers[0]
     assert headers[1]["if-none-match"] == headers[2]["if-none-match"] == '"e1"'
     assert headers[4]["if-modified-since"] == MODIFIED
+
+
+async def test_a_site_without_validators_is_crawled_again_plainly(
+    fixture_server: FixtureServer, settings: Settings
+) -> None:
+    """The earlier crawl stored no ETag or Last-Modified: nothing to revalidate against, so no
+    page is looked up in it and every request is a plain one."""
+    fixture_server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+    fixture_server.add(D, page("Docs", "<p>See <a href='alpha.html'>alpha</a>.</p>", ""))
+    fixture_server.add(f"{D}alpha.html", page("Alpha", "<p>Alpha text.</p>", ""))
+    start = fixture_server.url(D)
+    async with open_store(settings) as store:
+        _, first = await crawl(store, start, settings)
+        seen = len(fixture_server.requests)
+        second_id, second = await crawl(store, start, settings)
+        previous = await store.previous_crawl(second_id)
+        statuses = await http_statuses(store, second_id)
+    assert previous is None
+    assert second == first
+    assert set(statuses.values()) == {200}
+    requests = page_requests(fixture_server, seen)
+    assert requests
+    assert all("if-none-match" not in h and "if-modified-since" not in h for _, h in requests)

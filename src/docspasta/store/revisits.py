@@ -12,12 +12,53 @@ from sqlalchemy import select, update
 from docspasta.domain import JobStatus, PageStatus, Task, TaskKind
 from docspasta.store.lifecycle import LifecycleStore
 from docspasta.store.records import JobRecord, ReusablePage
-from docspasta.store.repository import _C, _J, _P
+from docspasta.store.repository import _C, _J, _P, _b
 from docspasta.store.schema import crawling_jobs, page_content_chunks, utcnow
 
 #: Finished crawls of the same URL looked at for one with compatible options.
 PREVIOUS_CANDIDATES = 20
 _FINISHED = (JobStatus.COMPLETED.value, JobStatus.PARTIAL_SUCCESS.value)
+# A re-crawl looks up every page it fetches in the previous crawl: built once (see repository).
+_REUSABLE_PAGE = (
+    select(
+        _P.id.label("page_id"),
+        _P.url,
+        _P.final_url,
+        _P.etag,
+        _P.last_modified,
+        _P.title,
+        _P.links,
+        _P.word_count,
+        _P.token_count,
+        _P.generator,
+        _P.quality,
+        _P.fidelity,
+        _P.nav,
+    )
+    .join(crawling_jobs, _J.id == _P.job_id)
+    .where(
+        _J.user_id == _b("b_user"),
+        _P.job_id == _b("b_job"),
+        _P.url_hash == _b("b_hash"),
+        _P.status == PageStatus.COMPLETED.value,
+        (_P.etag.is_not(None)) | (_P.last_modified.is_not(None)),
+    )
+)
+_HAS_VALIDATOR = (
+    select(_P.id)
+    .where(
+        _P.job_id == _b("b_job"),
+        _P.status == PageStatus.COMPLETED.value,
+        (_P.etag.is_not(None)) | (_P.last_modified.is_not(None)),
+    )
+    .limit(1)
+)
+_PAGE_CONTENT = (
+    select(_C.content)
+    .select_from(page_content_chunks)
+    .where(_C.page_id == _b("b_page"))
+    .order_by(_C.chunk_index)
+)
 
 
 class RevisitStore(LifecycleStore):
@@ -29,7 +70,9 @@ class RevisitStore(LifecycleStore):
         That is the newest crawl of the same user and start URL that finished (completed or
         partial success) before this job was created, whose options convert pages the same
         way (:meth:`CrawlOptions.converts_like`) and whose robots.txt was the same (so its
-        stored links passed the same rules). A pure function of the database, so every
+        stored links passed the same rules). None too when that crawl stored no validator
+        (the site sent no ETag or Last-Modified): there is nothing to ask "only if changed"
+        about, and no page need be looked up. A pure function of the database, so every
         worker picks the same one.
         """
         async with self._read() as conn:
@@ -53,48 +96,20 @@ class RevisitStore(LifecycleStore):
                 if job.options.converts_like(previous.options) and (
                     previous.robots_txt == job.robots_txt
                 ):
-                    return previous
+                    validated = await conn.execute(_HAS_VALIDATOR, {"b_job": previous.id})
+                    return previous if validated.first() is not None else None
         return None
 
     async def reusable_page(self, user_id: str, job_id: str, url_hash: str) -> ReusablePage | None:
         """The completed page of ``url_hash`` in the user's job ``job_id`` with its markdown,
         when it has a validator (ETag or Last-Modified); None otherwise, and always None for
         another user's job."""
-        query = (
-            select(
-                _P.id.label("page_id"),
-                _P.url,
-                _P.final_url,
-                _P.etag,
-                _P.last_modified,
-                _P.title,
-                _P.links,
-                _P.word_count,
-                _P.token_count,
-                _P.generator,
-                _P.quality,
-                _P.fidelity,
-                _P.nav,
-            )
-            .join(crawling_jobs, _J.id == _P.job_id)
-            .where(
-                _J.user_id == user_id,
-                _P.job_id == job_id,
-                _P.url_hash == url_hash,
-                _P.status == PageStatus.COMPLETED.value,
-                (_P.etag.is_not(None)) | (_P.last_modified.is_not(None)),
-            )
-        )
+        params = {"b_user": user_id, "b_job": job_id, "b_hash": url_hash}
         async with self._read() as conn:
-            page = (await conn.execute(query)).mappings().first()
+            page = (await conn.execute(_REUSABLE_PAGE, params)).mappings().first()
             if page is None:
                 return None
-            chunks = await conn.execute(
-                select(_C.content)
-                .select_from(page_content_chunks)
-                .where(_C.page_id == page["page_id"])
-                .order_by(_C.chunk_index)
-            )
+            chunks = await conn.execute(_PAGE_CONTENT, {"b_page": page["page_id"]})
             markdown = "".join(chunks.scalars().all())
         return ReusablePage(
             job_id=job_id,
