@@ -563,14 +563,23 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
         + body
     )
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
+    handlers: list[asyncio.Task[None]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(response)  # keep-alive by default in HTTP/1.1 ...
         await writer.drain()
         await asyncio.sleep(0.05)
         writer.close()  # ... but the server closes it anyway
+        await writer.wait_closed()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        current = asyncio.current_task()
+        assert current is not None
+        handlers.append(current)
+        await serve(reader, writer)
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -580,6 +589,7 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
             await asyncio.sleep(0.3)
             second = await fetcher.fetch(f"http://127.0.0.1:{port}/b")
     finally:
+        await asyncio.gather(*handlers, return_exceptions=True)
         server.close()
         await server.wait_closed()
     assert (first.status, second.status) == (200, 200)

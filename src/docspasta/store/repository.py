@@ -252,7 +252,7 @@ class JobPageStore:
         self._engines = engines
         self._outbox: Outbox | None = None
         #: Claims and page writes share transactions (group commit: ``store.combine``).
-        self._combined = WriteCombiner(self._write)
+        self._combined = WriteCombiner(self._engines.pages.begin)
         #: Running jobs as first claimed: a page claim needs the job's URL, options and
         #: robots.txt, which never change once the job runs.
         self._running_jobs: dict[str, JobRecord] = {}
