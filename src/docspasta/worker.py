@@ -56,8 +56,9 @@ SEEN_JOBS = 32
 #: Seeds from llms.txt and sitemaps get keys under this first component, after the start
 #: page's links; their place in the document is still decided by the link graph (finalize).
 SEED_KEY_COMPONENT = 999_999
-#: Characters per stored piece of a finished document (document_chunks).
-DOCUMENT_CHUNK_CHARS = 1 << 20
+#: Characters per stored piece of a finished document (document_chunks): what finalize holds
+#: while writing it, and what a reader of the document holds at a time.
+DOCUMENT_CHUNK_CHARS = 1 << 18
 #: Parsed link policies kept per worker (one per recent job), so robots.txt is parsed once.
 _POLICY_CACHE_SIZE = 64
 
@@ -431,10 +432,12 @@ class Worker:
             return
         pages = await self.store.pages(job_id)
         keys = document_order(pages)
+        converted = any(p.status is PageStatus.COMPLETED for p in pages)
+        del pages  # the link graph is not needed while the document is written
         await self.store.set_order_keys(job_id, keys)
         document: tuple[str, int] | None = None
         message: str | None = None
-        if not any(p.status is PageStatus.COMPLETED for p in pages):
+        if not converted:
             status, message = JobStatus.FAILED, "no page could be converted"
         else:
             document = await self._document(job)

@@ -10,7 +10,16 @@ from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 
 from docspasta.domain import JobStatus, PageStatus, Task, TaskKind
 from docspasta.store.records import JobRecord
-from docspasta.store.repository import _C, _D, _J, _OPEN, _P, _TERMINAL, JobPageStore
+from docspasta.store.repository import (
+    _C,
+    _D,
+    _J,
+    _OPEN,
+    _P,
+    _TERMINAL,
+    STREAM_ROWS,
+    JobPageStore,
+)
 from docspasta.store.schema import (
     crawled_pages,
     crawling_jobs,
@@ -79,7 +88,7 @@ class LifecycleStore(JobPageStore):
             .order_by(_P.order_key, _P.id, _C.chunk_index)
         )
         async with self._read() as conn:
-            result = await conn.stream(query)
+            result = await conn.stream(query.execution_options(yield_per=STREAM_ROWS))
             async for row in result:
                 yield row.id, row.url, row.title, row.content
 

@@ -56,6 +56,9 @@ Outbox = Callable[[AsyncConnection, Sequence[Task], float], Awaitable[None]]
 RUNNING_JOB_CACHE = 256
 #: Markdown is stored in chunks of at most this many characters, split at line ends.
 CHUNK_CHARS = 256 * 1024
+#: Rows a streamed read fetches at a time: page content rows are ~10 kB each, and a driver's
+#: default buffer (up to 1,000 rows) held megabytes of them at once during finalize.
+STREAM_ROWS = 32
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from docspasta.core.renderings import RenderPage
 from docspasta.domain import JobStatus, PageStatus
 from docspasta.store.records import JobRecord, PageRecord
-from docspasta.store.repository import _C, _J, _OPEN, _P, _TERMINAL
+from docspasta.store.repository import _C, _J, _OPEN, _P, _TERMINAL, STREAM_ROWS
 from docspasta.store.revisits import RevisitStore
 from docspasta.store.schema import (
     api_keys,
@@ -178,7 +178,7 @@ class Store(RevisitStore):
         async with self._read() as conn:
             if user_id is not None and await self._job(conn, job_id, user_id) is None:
                 return
-            result = await conn.stream(query)
+            result = await conn.stream(query.execution_options(yield_per=STREAM_ROWS))
             async for row in result:
                 if current is not None and current.id != row.id:
                     yield _render_page(current, parts)
