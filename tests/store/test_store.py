@@ -45,6 +45,20 @@ async def running_job(store: Store, user: str = "alice") -> tuple[str, int]:
     return job.id, started[0].page_id
 
 
+async def complete_start_page(
+    store: Store, job_id: str, page_id: int, done: PageOutcome | None = None
+) -> list[int]:
+    """Claim and complete the start page, which links to /a and /b: the new pages' ids."""
+    root = await store.claim_page(job_id, page_id, "w", 60)
+    assert root is not None
+    children = [
+        page("https://docs.example.com/a", 1, "000000", page_id),
+        page("https://docs.example.com/b", 1, "000001", page_id),
+    ]
+    write = await store.complete_page(root, done or outcome(root.url), children)
+    return [t.page_id for t in write.tasks if t.page_id is not None]
+
+
 async def count(store: Store, table: object, *where: object) -> int:
     async with store.engines.reader.connect() as conn:
         query = select(func.count()).select_from(table)  # type: ignore[arg-type]
@@ -216,15 +230,8 @@ async def test_failed_start_page_fails_the_job(store: Store) -> None:
 
 async def test_redirect_to_a_known_page_is_skipped_as_duplicate(store: Store) -> None:
     job_id, page_id = await running_job(store)
-    root = await store.claim_page(job_id, page_id, "w", 60)
-    assert root is not None
-    children = [
-        page("https://docs.example.com/a", 1, "000000", page_id),
-        page("https://docs.example.com/b", 1, "000001", page_id),
-    ]
-    write = await store.complete_page(root, outcome(root.url), children)
-    ids = [t.page_id for t in write.tasks]
-    a = await store.claim_page(job_id, ids[0], "w", 60)  # type: ignore[arg-type]
+    ids = await complete_start_page(store, job_id, page_id)
+    a = await store.claim_page(job_id, ids[0], "w", 60)
     assert a is not None
     # /a redirects to /b, which is a page of its own: /a is a duplicate.
     redirected = outcome("https://docs.example.com/b")
@@ -285,17 +292,11 @@ async def test_cancel_skips_open_pages_and_is_final(store: Store) -> None:
 
 async def test_fidelity_records_are_the_completed_pages_that_have_one(store: Store) -> None:
     job_id, page_id = await running_job(store)
-    root = await store.claim_page(job_id, page_id, "w", 60)
-    assert root is not None
-    children = [
-        page("https://docs.example.com/a", 1, "000000", page_id),
-        page("https://docs.example.com/b", 1, "000001", page_id),
-    ]
     lost = {"links_html": 3, "links_markdown": 2}
-    done = replace(outcome(root.url), fidelity=lost)
-    ids = [t.page_id for t in (await store.complete_page(root, done, children)).tasks]
-    a = await store.claim_page(job_id, ids[0], "w", 60)  # type: ignore[arg-type]
-    b = await store.claim_page(job_id, ids[1], "w", 60)  # type: ignore[arg-type]
+    done = replace(outcome("https://docs.example.com/"), fidelity=lost)
+    ids = await complete_start_page(store, job_id, page_id, done)
+    a = await store.claim_page(job_id, ids[0], "w", 60)
+    b = await store.claim_page(job_id, ids[1], "w", 60)
     assert a is not None
     assert b is not None
     await store.complete_page(a, outcome(a.url), [])  # no fidelity record
