@@ -7,7 +7,7 @@ SQLITE_BUSY) and a separate reader engine.
 PostgreSQL: a pooled asyncpg engine that pings each connection it checks out (after a server
 restart a request gets a fresh connection, not an error), and a second, unpinged one for the
 page writes' group commit (``Engines.pages``): there a ping is one more round trip per write
-transaction, and it made a crawl on PostgreSQL ~20 % slower than on SQLite. A page write on a
+transaction, and it made a crawl on PostgreSQL 20-25 % slower than on SQLite. A page write on a
 connection the server dropped fails instead; SQLAlchemy then replaces the pool's connections,
 the group commit runs each write of the failed batch again alone, and a task that still fails
 is re-published by the sweeper (every write is idempotent).
