@@ -580,9 +580,9 @@ class JobPageStore:
     ) -> PageWrite:
         """Store a processed page, its content, the job's counters and its new pages at once."""
         try:
-            if outcome.final_url != claim.url:  # redirected: checked for a duplicate first
+            if outcome.final_url != claim.url:
                 return await self._combined.run(
-                    lambda conn: self._complete_page_in(conn, claim, outcome, new_pages)
+                    lambda conn: self._complete_redirected(conn, claim, outcome, new_pages)
                 )
             return await self._combined.run_grouped(  # type: ignore[no-any-return]
                 self._complete_pages, _Completion(claim, outcome, new_pages)
@@ -591,18 +591,17 @@ class JobPageStore:
             # Another worker stored the same final URL at the same instant (PostgreSQL).
             return await self.end_page(claim, PageStatus.SKIPPED, "duplicate after redirect")
 
-    async def _complete_page_in(
+    async def _complete_redirected(
         self,
         conn: AsyncConnection,
         claim: PageClaim,
         outcome: PageOutcome,
         new_pages: Sequence[NewPage],
     ) -> PageWrite:
-        duplicate_of = (
-            await self._duplicate_of(conn, claim, outcome.final_url_hash)
-            if outcome.final_url != claim.url
-            else None  # a race is still caught by the unique final-URL key
-        )
+        """A page that landed on another URL: skipped when that URL is a page of the job
+        already, written as any other page otherwise (a race with a page being written at the
+        same instant is still caught by the unique final-URL key)."""
+        duplicate_of = await self._duplicate_of(conn, claim, outcome.final_url_hash)
         if duplicate_of is not None:
             return await self._end_page_in(
                 conn,
