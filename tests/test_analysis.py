@@ -11,10 +11,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from selectolax.lexbor import SelectolaxError
+
 from docspasta.analysis import Analyzer
-from docspasta.domain import CrawlOptions
-from docspasta.runtime import create_job, open_store, run_job
+from docspasta.core.page import PageOptions, analyze_page
+from docspasta.domain import CrawlOptions, JobStatus
+from docspasta.fetch import Fetcher
+from docspasta.queue.local import LocalQueue
+from docspasta.runtime import create_job, fetch_config, open_store, run_job
 from docspasta.settings import Settings
+from docspasta.worker import running_worker
 from tests.support.http import FixtureServer
 from tests.support.sites import EXPECTED_ORDER, PAGES, page, serve_guide
 
@@ -51,6 +58,105 @@ async def test_a_killed_pool_worker_is_replaced() -> None:
         assert again == first
         assert analyzer.worker_pids()
         assert pid not in analyzer.worker_pids()
+
+
+INTRO = "http://d.test/intro.html"
+
+
+async def test_the_workers_rest_once_the_crawl_is_finalized(
+    fixture_server: FixtureServer, settings: Settings
+) -> None:
+    """No page is left to analyse when the document is assembled: the workers' memory is
+    given back then, not when the analyzer closes."""
+    start = serve_guide(fixture_server)
+    async with open_store(settings) as store:
+        job_id = await create_job(store, start, OPTIONS, settings)
+        async with (
+            Fetcher(fetch_config(settings)) as fetcher,
+            Analyzer(processes=2) as analyzer,
+            running_worker(
+                store, fetcher, LocalQueue(concurrency=4), settings, analyzer=analyzer
+            ) as worker,
+        ):
+            started = analyzer.worker_pids()
+            await worker.sweep(older_than=0.0, job_id=job_id)
+            for _ in range(400):  # 20 s
+                job = await store.get_job(job_id)
+                if job is not None and job.status.is_terminal:
+                    break
+                await asyncio.sleep(0.05)
+            assert job is not None
+            assert job.status is JobStatus.COMPLETED
+            assert job.pages_completed == len(EXPECTED_ORDER)
+            assert len(started) == 2
+            assert analyzer.worker_pids() == []
+
+
+def intro_html() -> bytes:
+    title, body = PAGES["/docs/guide/intro.html"]
+    return page(title, body).encode()
+
+
+async def test_rest_stops_the_workers_until_the_next_page() -> None:
+    html = intro_html()
+    async with Analyzer(processes=2) as analyzer:
+        first = await analyzer.analyze(html, INTRO, encoding=None, options=OPTIONS)
+        before = analyzer.worker_pids()
+        assert len(before) == 2
+        await analyzer.rest()
+        assert analyzer.worker_pids() == []
+        assert not any(alive(pid) for pid in before)
+        again = await analyzer.analyze(html, INTRO, encoding=None, options=OPTIONS)
+        assert again == first
+        after = analyzer.worker_pids()
+        assert len(after) == 2
+        assert not set(after) & set(before)
+
+
+async def test_rest_keeps_workers_that_hold_a_page() -> None:
+    html = intro_html()
+    async with Analyzer(processes=1) as analyzer:
+        before = analyzer.worker_pids()
+        analysis, _ = await asyncio.gather(
+            analyzer.analyze(html, INTRO, encoding=None, options=OPTIONS), analyzer.rest()
+        )
+        assert analysis == analyze_page(html, INTRO)
+        assert analyzer.worker_pids() == before
+
+
+async def test_an_analysis_error_reaches_the_caller() -> None:
+    bad = PageOptions(include_selectors=("[[[",))  # CrawlOptions would refuse it at the door
+    with pytest.raises(SelectolaxError):
+        analyze_page(intro_html(), INTRO, options=bad)
+    async with Analyzer(processes=1) as analyzer:
+        [pid] = analyzer.worker_pids()
+        with pytest.raises(SelectolaxError) as raised:
+            await analyzer.analyze(intro_html(), INTRO, encoding=None, options=bad)
+        assert "analysis worker" in "".join(raised.value.__notes__)
+        assert analyzer.worker_pids() == [pid]  # the worker lives on
+
+
+async def test_workers_load_the_crawler_core_only() -> None:
+    """No pydantic (the options travel as a plain dataclass), no database driver, no HTTP
+    client: each would add megabytes to every worker."""
+    async with Analyzer(processes=1) as analyzer:
+        await analyzer.analyze(intro_html(), INTRO, encoding=None, options=OPTIONS)
+        [pid] = analyzer.worker_pids()
+        maps = await asyncio.to_thread(Path(f"/proc/{pid}/maps").read_text)
+    assert "selectolax" in maps  # the core is there
+    for heavy in ("pydantic_core", "sqlalchemy", "asyncpg", "tiktoken"):
+        assert heavy not in maps, heavy
+
+
+def test_page_options_defaults_are_crawl_options_defaults() -> None:
+    assert PageOptions.of(CrawlOptions()) == PageOptions()
+    custom = CrawlOptions(
+        include_selectors=("main",),
+        exclude_selectors=(".ad",),
+        quality_threshold=20,
+        token_encoding="cl100k_base",
+    )
+    assert PageOptions.of(custom) == PageOptions(("main",), (".ad",), 20, "cl100k_base")
 
 
 def descendants(pid: int) -> set[int]:
@@ -108,7 +214,7 @@ def test_a_sigkilled_crawl_leaves_no_orphans(fixture_server: FixtureServer, tmp_
     try:
         deadline = time.monotonic() + 20
         family: set[int] = set()
-        while time.monotonic() < deadline:  # the two pool workers (and the resource tracker)
+        while time.monotonic() < deadline:  # the two analysis workers
             family = descendants(process.pid)
             if len(family) >= 2 and len(fixture_server.requests) >= 2:
                 break

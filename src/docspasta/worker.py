@@ -92,6 +92,8 @@ class Worker:
         #: at. Only a filter to spare the database the same nav links on every page: the
         #: database stays the truth (its inserts ignore duplicates, its depths only shrink).
         self._seen: dict[str, dict[str, int]] = {}
+        #: Page tasks running now (in any job).
+        self._pages_running = 0
 
     async def handle(self, task: Task) -> None:
         if task.kind is TaskKind.START_CRAWL:
@@ -100,7 +102,11 @@ class Worker:
             if task.page_id is None:
                 log.warning("process-page task without a page id for job %s", task.job_id)
                 return
-            await self.process_page(task.job_id, task.page_id)
+            self._pages_running += 1
+            try:
+                await self.process_page(task.job_id, task.page_id)
+            finally:
+                self._pages_running -= 1
         else:
             await self.finalize(task.job_id)
 
@@ -430,6 +436,8 @@ class Worker:
         )
         if job is None:
             return
+        if not self._pages_running:  # no page to analyse meanwhile: free the workers' memory
+            await self.analyzer.rest()
         pages = await self.store.pages(job_id)
         keys = document_order(pages)
         converted = any(p.status is PageStatus.COMPLETED for p in pages)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import tiktoken
@@ -11,6 +12,8 @@ from tiktoken_ext import openai_public
 
 from docspasta.core import tokens
 from docspasta.core.tokens import (
+    DEFAULT_ENCODING,
+    ENCODINGS,
     O200K_SHA256,
     EncodingDataError,
     count_tokens,
@@ -18,6 +21,7 @@ from docspasta.core.tokens import (
     encoding,
     load_ranks,
 )
+from docspasta.domain import CrawlOptions, TokenEncoding
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: Text of every kind the documents hold: prose in several scripts, code, tables, markup.
@@ -107,3 +111,9 @@ def _sha(data: bytes) -> str:
 )
 def test_count_words(text: str, words: int) -> None:
     assert count_words(text) == words
+
+
+def test_the_encodings_are_the_options_encodings() -> None:
+    """``core.tokens`` lists them itself (the analysis workers do not load ``domain``)."""
+    assert get_args(TokenEncoding) == ENCODINGS
+    assert CrawlOptions().token_encoding == DEFAULT_ENCODING

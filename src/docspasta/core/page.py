@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -23,7 +24,10 @@ from docspasta.core.quality import page_signals, quality_score, rejection
 from docspasta.core.structures import rescue_structures
 from docspasta.core.tokens import count_tokens, count_words
 from docspasta.core.urls import normalize_url, resolve_link
-from docspasta.domain import CrawlOptions
+
+if TYPE_CHECKING:
+    # Typing only: the analysis workers import this module and must not load pydantic.
+    from docspasta.domain import TokenEncoding
 
 #: How far into the bytes a ``<meta charset>`` is looked for (the HTML spec says 1024).
 _SNIFF_BYTES = 4096
@@ -118,7 +122,42 @@ def anchor_links(tree: LexborHTMLParser, base_url: str, own_url: str | None) -> 
     return tuple(seen)
 
 
-_DEFAULT_OPTIONS = CrawlOptions()
+class AnalysisOptions(Protocol):
+    """The crawl options that change what a page becomes (``domain.CrawlOptions`` has them)."""
+
+    @property
+    def include_selectors(self) -> tuple[str, ...]: ...
+    @property
+    def exclude_selectors(self) -> tuple[str, ...]: ...
+    @property
+    def quality_threshold(self) -> int: ...
+    @property
+    def token_encoding(self) -> TokenEncoding: ...
+
+
+@dataclass(frozen=True)
+class PageOptions:
+    """:class:`AnalysisOptions` as a plain value: what an analysis worker process is sent with
+    each page (validated by ``CrawlOptions`` before; the defaults are ``CrawlOptions``')."""
+
+    include_selectors: tuple[str, ...] = ()
+    exclude_selectors: tuple[str, ...] = ()
+    quality_threshold: int = 0
+    token_encoding: TokenEncoding = "o200k_base"
+
+    @classmethod
+    def of(cls, options: AnalysisOptions) -> PageOptions:
+        if isinstance(options, PageOptions):
+            return options
+        return cls(
+            include_selectors=tuple(options.include_selectors),
+            exclude_selectors=tuple(options.exclude_selectors),
+            quality_threshold=options.quality_threshold,
+            token_encoding=options.token_encoding,
+        )
+
+
+_DEFAULT_OPTIONS = PageOptions()
 
 
 def analyze_page(
@@ -126,7 +165,7 @@ def analyze_page(
     url: str,
     *,
     encoding: str | None = None,
-    options: CrawlOptions = _DEFAULT_OPTIONS,
+    options: AnalysisOptions = _DEFAULT_OPTIONS,
     tokens: bool = True,
 ) -> PageAnalysis:
     """Parse a page once and return its title, main-content markdown, links, counts and verdict.

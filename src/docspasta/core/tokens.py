@@ -23,15 +23,18 @@ import importlib.util
 import re
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
-
-from docspasta.domain import TokenEncoding
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import tiktoken
 
-#: The encodings a user may choose, the default first.
-ENCODINGS: tuple[TokenEncoding, ...] = get_args(TokenEncoding)
+    # Typing only: at run time this module is imported by the analysis workers, which must not
+    # load pydantic (``docspasta.domain``'s models): ~16 MB per worker.
+    from docspasta.domain import TokenEncoding
+
+#: The encodings a user may choose, the default first (``domain.TokenEncoding``'s values: a test
+#: checks they agree).
+ENCODINGS: tuple[TokenEncoding, ...] = ("o200k_base", "cl100k_base")
 DEFAULT_ENCODING: TokenEncoding = "o200k_base"
 
 #: tiktoken's expected SHA-256 of o200k_base.tiktoken (tiktoken_ext/openai_public.py).

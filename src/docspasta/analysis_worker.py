@@ -1,0 +1,94 @@
+"""An analysis worker process, started by :class:`docspasta.analysis.Analyzer`.
+
+It reads pages from its standard input and writes their analyses to its standard output, one
+reply per request, in order. Each message is a 4-byte big-endian length and a pickle:
+
+- request: ``(html: bytes, url: str, encoding: str | None, options: PageOptions)``;
+- reply: ``(True, PageAnalysis)``, or ``(False, exception)`` when the analysis raised.
+
+It imports the crawler core and the standard library only: no pydantic, no asyncio, no
+database driver. That keeps a worker at ~40 MB before its first page (a ``multiprocessing``
+worker re-imports its parent's main module and the pickled options' pydantic model: ~57 MB).
+
+It dies with its parent: it asks the kernel for SIGKILL when the parent goes away
+(``PR_SET_PDEATHSIG``), and it exits when its standard input closes. Ctrl-C reaches the whole
+process group; the parent decides, so a worker ignores SIGINT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pickle
+import signal
+import struct
+import sys
+import traceback
+from typing import BinaryIO
+
+_PR_SET_PDEATHSIG = 1
+HEADER = struct.Struct(">I")
+
+
+def _die_with(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _protocol_streams() -> tuple[BinaryIO, BinaryIO]:
+    """The protocol's pipes, moved off fds 0 and 1: a stray ``print`` (ours or a library's)
+    then goes to stderr instead of corrupting the replies."""
+    requests = os.fdopen(os.dup(0), "rb", buffering=1 << 20)
+    replies = os.fdopen(os.dup(1), "wb", buffering=1 << 20)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    return requests, replies
+
+
+def _reply(replies: BinaryIO, ok: bool, value: object) -> None:
+    try:
+        payload = pickle.dumps((ok, value), pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # something that does not pickle: send the error's text
+        cause = value if isinstance(value, BaseException) else exc
+        text = "".join(traceback.format_exception(cause))
+        payload = pickle.dumps((False, RuntimeError(text)), pickle.HIGHEST_PROTOCOL)
+    replies.write(HEADER.pack(len(payload)))
+    replies.write(payload)
+    replies.flush()
+
+
+def serve(requests: BinaryIO, replies: BinaryIO) -> None:
+    """Answer requests until ``requests`` ends."""
+    from docspasta.core.page import analyze_page
+
+    while True:
+        header = requests.read(HEADER.size)
+        if len(header) < HEADER.size:
+            return  # the parent closed the pipe: we are done
+        (size,) = HEADER.unpack(header)
+        body = requests.read(size)
+        if len(body) < size:
+            return
+        html, url, encoding, options = pickle.loads(body)
+        try:
+            analysis = analyze_page(html, url, encoding=encoding, options=options, tokens=False)
+        except Exception as exc:
+            exc.add_note("(raised in an analysis worker process)")
+            _reply(replies, False, exc)
+        else:
+            _reply(replies, True, analysis)
+
+
+def main(parent: int) -> None:
+    """Serve the parent process ``parent`` until it closes our standard input."""
+    _die_with(parent)
+    requests, replies = _protocol_streams()
+    with contextlib.suppress(BrokenPipeError):  # the parent stopped reading: it is closing
+        serve(requests, replies)
