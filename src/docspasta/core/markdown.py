@@ -174,7 +174,11 @@ def convert_node(container: LexborNode, base_url: str) -> str:
     Relative ``href``/``src`` are resolved against ``base_url`` (the page URL, or its
     ``<base href>`` when present).
     """
-    html = container.html or ""
+    return convert_html(container.html or "", base_url)
+
+
+def convert_html(html: str, base_url: str) -> str:
+    """:func:`convert_node` for the content node's HTML, already serialised."""
     if not html.strip():
         return ""
     result = convert(html, _options(base_url))
