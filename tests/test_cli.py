@@ -227,3 +227,22 @@ def test_crawl_warns_about_pages_that_lost_content(
     assert result.returncode == 0, result.stderr
     assert "1 page(s) lost content in conversion" in result.stderr
     assert f"{fixture_server.base_url}/lossy/page.html (headings)" in result.stderr
+
+
+def test_the_entry_point_exits_with_the_commands_status() -> None:
+    """``docspasta.entry`` ends the process with ``os._exit``: the status and what was printed
+    must still come out as ``sys.exit`` would give them."""
+    for code, status, printed in (
+        ("None", 0, ""),
+        ("3", 3, ""),
+        ("'no such job'", 1, "no such job"),
+    ):
+        program = f"import sys; from docspasta.entry import _exit; print('out'); _exit({code})"
+        result = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, text=True, timeout=30, check=False
+        )
+        assert (result.returncode, result.stdout, result.stderr.strip()) == (
+            status,
+            "out\n",
+            printed,
+        )

@@ -219,3 +219,19 @@ async def test_max_depth_is_measured_from_the_start_page(
         markdown = await crawl(store, start, settings, CrawlOptions(max_depth=1))
     # ref.html is two hops away; every other page is one hop from the start page (the nav).
     assert source_paths(markdown, fixture_server.base_url) == EXPECTED_ORDER[:-1]
+
+
+async def test_a_local_run_returns_when_its_worker_ends_the_job(
+    fixture_server: FixtureServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-process worker wakes the waiting run when it finalizes: the run does not wait
+    for its next poll (here made longer than the test's time limit)."""
+    monkeypatch.setattr("docspasta.runtime.POLL_SECONDS", 600.0)
+    start = serve_guide(fixture_server)
+    async with open_store(settings) as store:
+        job_id = await create_job(store, start, OPTIONS, settings)
+        async with asyncio.timeout(30):
+            run = await run_job(store, job_id, settings)
+    assert run.job.status is JobStatus.COMPLETED
+    assert run.markdown is not None
+    assert source_paths(run.markdown, fixture_server.base_url) == EXPECTED_ORDER

@@ -1,3 +1,3 @@
-from docspasta.cli import main
+from docspasta.entry import main
 
 main()

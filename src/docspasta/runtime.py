@@ -7,6 +7,7 @@ row, a start-crawl task, page tasks, one finalize.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ async def run_job(
         running_worker(store, fetcher, queue, settings, analyzer=analyzer) as worker,
     ):
         await worker.sweep(older_than=0.0, job_id=job_id)
-        await _wait_for_end(store, job_id, on_progress)
+        await _wait_for_end(store, job_id, on_progress, worker.job_ended)
     final = await store.get_job(job_id)
     assert final is not None
     warnings = [
@@ -141,9 +142,18 @@ async def render_job(
     )
 
 
-async def _wait_for_end(store: Store, job_id: str, on_progress: ProgressCallback | None) -> None:
+async def _wait_for_end(
+    store: Store,
+    job_id: str,
+    on_progress: ProgressCallback | None,
+    ended: asyncio.Event | None = None,
+) -> None:
+    """Report progress until the job ends: the state is read every :data:`POLL_SECONDS`, and
+    at once when ``ended`` (the local worker's) is set."""
     seen = 0
     while True:
+        if ended is not None:
+            ended.clear()
         version = await store.state_version(job_id)
         if version is None:
             raise JobNotFoundError(job_id)
@@ -155,7 +165,11 @@ async def _wait_for_end(store: Store, job_id: str, on_progress: ProgressCallback
                 on_progress(snapshot)
             if snapshot.status.is_terminal:
                 return
-        await asyncio.sleep(POLL_SECONDS)
+        if ended is None:
+            await asyncio.sleep(POLL_SECONDS)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ended.wait(), POLL_SECONDS)
 
 
 __all__ = [

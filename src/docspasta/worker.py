@@ -94,6 +94,8 @@ class Worker:
         self._seen: dict[str, dict[str, int]] = {}
         #: Page tasks running now (in any job).
         self._pages_running = 0
+        #: Set each time this worker ends a job (a waiter in this process clears it).
+        self.job_ended = asyncio.Event()
 
     async def handle(self, task: Task) -> None:
         if task.kind is TaskKind.START_CRAWL:
@@ -456,6 +458,7 @@ class Worker:
             status = JobStatus.PARTIAL_SUCCESS if failed else JobStatus.COMPLETED
             message = f"{failed} page(s) failed" if failed else None
         if await self.store.finish_job(job_id, self.worker_id, status, message, document):
+            self.job_ended.set()
             self.metrics.jobs.labels(status.value).inc()
             log.info(
                 "job %s finalized: %s (state_version %s)",
