@@ -8,8 +8,10 @@ import re
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from docspasta.core.boilerplate import block_keys, unpack_keys
+from docspasta.core.renderings import document_title, render_markdown
 from docspasta.domain import CrawlOptions, JobStatus, PageStatus, Task, TaskKind
 from docspasta.fetch import Fetcher
 from docspasta.queue.local import LocalQueue
@@ -19,7 +21,7 @@ from docspasta.store import Store
 from docspasta.store.schema import crawled_pages, page_content_chunks
 from docspasta.worker import Worker
 from tests.support.http import FixtureServer
-from tests.support.sites import EXPECTED_ORDER, serve_guide, source_paths
+from tests.support.sites import EXPECTED_ORDER, page, serve_guide, source_paths
 from tests.support.waiting import eventually
 
 OPTIONS = CrawlOptions(concurrency=4)
@@ -235,3 +237,73 @@ async def test_a_local_run_returns_when_its_worker_ends_the_job(
     assert run.job.status is JobStatus.COMPLETED
     assert run.markdown is not None
     assert source_paths(run.markdown, fixture_server.base_url) == EXPECTED_ORDER
+
+
+HELPFUL = "Was this page helpful? Tell us on the forum."
+
+
+def serve_site_with_boilerplate(server: FixtureServer) -> str:
+    """Six pages whose content ends with the same feedback line (boilerplate)."""
+    titles = ["Home", "One", "Two", "Three", "Four", "Five"]
+    links = "".join(f"<a href='p{i}.html'>{t}</a>" for i, t in enumerate(titles) if i)
+    for i, title in enumerate(titles):
+        body = f"<p>{title} explains part {i} of the tool.</p><p>{HELPFUL}</p>"
+        path = "/site/" if i == 0 else f"/site/p{i}.html"
+        server.add(path, page(title, body + (links if i == 0 else "")))
+    return server.url("/site/")
+
+
+async def test_finalize_uses_the_keys_stored_with_each_page(
+    fixture_server: FixtureServer, settings: Settings
+) -> None:
+    """Each page is stored with its block keys; finalize counts boilerplate from them, and
+    computes them from the markdown for a page stored without (an older version's)."""
+    start = serve_site_with_boilerplate(fixture_server)
+    async with open_store(settings) as store:
+        reference = await crawl(store, start, settings)
+        job_id = await create_job(store, start, OPTIONS, settings)
+        queue = LocalQueue(concurrency=4)
+        async with Fetcher(fetch_config(settings)) as fetcher:
+            worker = Worker(store, fetcher, queue, settings)
+
+            async def hold_back_finalize(task: Task) -> None:
+                if task.kind is not TaskKind.FINALIZE:
+                    await worker.handle(task)
+
+            await queue.start(hold_back_finalize)
+            await worker.sweep(older_than=0, job_id=job_id)
+
+            async def finalizing() -> bool:
+                job = await store.get_job(job_id)
+                return job is not None and job.status is JobStatus.FINALIZING
+
+            await eventually(finalizing)
+            await queue.stop()
+            async with store.engines.writer.begin() as conn:
+                rows = (
+                    await conn.execute(
+                        select(crawled_pages.c.id, crawled_pages.c.block_keys)
+                        .where(crawled_pages.c.job_id == job_id)
+                        .order_by(crawled_pages.c.id)
+                    )
+                ).all()
+                await conn.execute(  # half of them as an older version stored them
+                    update(crawled_pages)
+                    .where(crawled_pages.c.id.in_([row.id for row in rows[::2]]))
+                    .values(block_keys=None)
+                )
+            for row in rows:
+                markdown = await store.page_markdown(row.id)
+                assert unpack_keys(row.block_keys) == block_keys(markdown)
+            await worker.finalize(job_id)
+        job = await store.get_job(job_id)
+        assert job is not None
+        pages = await store.render_pages(job_id)
+        markdown = await store.final_markdown(job_id)
+    assert job.status is JobStatus.COMPLETED
+    assert len(rows) == 6
+    assert markdown == reference
+    assert markdown == render_markdown(document_title(job.title, job.url), job.url, pages)
+    assert all(HELPFUL in p.markdown for p in pages)
+    assert HELPFUL not in markdown  # removed as boilerplate
+    assert "Three explains part 3" in markdown

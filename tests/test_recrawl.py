@@ -69,6 +69,16 @@ async def http_statuses(store: Store, job_id: str) -> dict[str, int | None]:
     return {p.url.split("/docs/")[1]: p.http_status for p in await store.pages(job_id)}
 
 
+async def stored_keys(store: Store, job_id: str) -> dict[str, bytes | None]:
+    async with store.engines.reader.connect() as conn:
+        rows = await conn.execute(
+            select(crawled_pages.c.url, crawled_pages.c.block_keys).where(
+                crawled_pages.c.job_id == job_id
+            )
+        )
+        return {url.split("/docs/")[1]: keys for url, keys in rows}
+
+
 async def test_unchanged_pages_are_reused_byte_for_byte(
     fixture_server: FixtureServer, settings: Settings
 ) -> None:
@@ -81,7 +91,12 @@ async def test_unchanged_pages_are_reused_byte_for_byte(
         statuses = await http_statuses(store, second_id)
         second_job = await store.get_job(second_id)
         first_job = await store.get_job(first_id)
+        first_keys = await stored_keys(store, first_id)
+        second_keys = await stored_keys(store, second_id)
     assert second == first
+    assert second_keys == first_keys  # a reused page keeps its boilerplate keys too
+    assert len(first_keys) == 4
+    assert None not in first_keys.values()
     assert statuses == {"": 304, "alpha.html": 304, "beta.html": 304, "gamma.html": 304}
     assert second_job is not None
     assert first_job is not None

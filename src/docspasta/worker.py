@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from docspasta.analysis import Analyzer
 from docspasta.core.assemble import encode_order_key
+from docspasta.core.boilerplate import block_keys, unpack_keys
 from docspasta.core.nav import reading_order
 from docspasta.core.policy import DENY_ALL_ROBOTS, LinkPolicy, is_page_link
 from docspasta.core.renderings import MarkdownDocument, document_title
@@ -303,6 +304,7 @@ class Worker:
             quality=page.quality,
             fidelity=page.fidelity,
             nav=page.nav,
+            block_keys=page.block_keys,
             etag=result.headers.get("etag") or page.etag,
             last_modified=result.headers.get("last-modified") or page.last_modified,
         )
@@ -356,6 +358,7 @@ class Worker:
             quality=analysis.quality,
             fidelity=analysis.fidelity.as_dict(),
             nav=analysis.nav.record(links),
+            block_keys=analysis.block_keys,
             etag=result.headers.get("etag"),
             last_modified=result.headers.get("last-modified"),
         )
@@ -470,11 +473,16 @@ class Worker:
     async def _document(self, job: JobRecord) -> tuple[str, int] | None:
         """Write the markdown rendering (cross-page boilerplate removed), as the doors render
         it, to the store in chunks of about :data:`DOCUMENT_CHUNK_CHARS`: two streamed passes
-        over the pages, so memory holds one page and one chunk, whatever the crawl's size.
+        over the pages, so memory holds one page and one chunk, whatever the crawl's size. The
+        first reads each page's title and block keys only (the analysis computed them).
         Returns (generation, size in UTF-8 bytes), or None if the finalize lease was lost."""
         document = MarkdownDocument(document_title(job.title, job.url), job.url)
-        async for page in self.store.iter_render_pages(job.id):
-            document.scan(page)
+        async for page_id, title, packed in self.store.iter_page_keys(job.id):
+            if packed is None:  # a page stored before pages kept their keys
+                keys = block_keys(await self.store.page_markdown(page_id))
+            else:
+                keys = unpack_keys(packed)
+            document.scan_keys(title, keys)
         generation = uuid.uuid4().hex
         size = 0
         chunks = 0

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from docspasta.core.blocks import BlockKind, markdown_blocks
-from docspasta.core.boilerplate import MIN_PAGES, boilerplate_blocks, strip_boilerplate
+from docspasta.core.boilerplate import (
+    MIN_PAGES,
+    block_keys,
+    boilerplate_blocks,
+    pack_keys,
+    strip_boilerplate,
+    unpack_keys,
+)
 
 FOOTER = "Edit this page on GitHub\n- Previous\n- Next"
 
@@ -87,3 +98,20 @@ def test_rules_and_mid_page_blocks_are_not_boilerplate() -> None:
     )
     assert strip_boilerplate(texts[0], boilerplate_blocks(texts)).count("---") == 1
     assert middle in strip_boilerplate(texts[0], boilerplate_blocks(texts))
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Was this helpful?", "New in 3.3.", "Text.", "---", "# Head", "Other."]),
+        max_size=12,
+    )
+)
+def test_packed_keys_unpack_to_the_same_keys(blocks: list[str]) -> None:
+    keys = block_keys("\n\n".join(["First block.", *blocks]))
+    assert unpack_keys(pack_keys(keys)) == keys
+
+
+def test_unpack_refuses_what_pack_did_not_give() -> None:
+    for packed in (b"", b"\x01", b"\x00" + b"k" * 15, b"\x02" + b"k" * 16):
+        with pytest.raises(ValueError, match="not packed page keys"):
+            unpack_keys(packed)

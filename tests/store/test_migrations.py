@@ -36,7 +36,7 @@ async def test_migrated_schema_matches_the_declared_one(database_url: str) -> No
         await engines.dispose()
 
 
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
 
 
 async def _trigger_fires(engines: object, job_id: str) -> int:

@@ -31,10 +31,14 @@ MIN_PAGES = 4
 EDGE_BLOCKS = 3
 
 
+#: The size of a block's key.
+KEY_BYTES = 16
+
+
 def _key(lines: Sequence[str], block: Block) -> bytes:
     """A block's whitespace-normalised text, hashed (16 bytes: collisions are out of reach)."""
     text = " ".join(" ".join(lines[block.start : block.end]).split())
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+    return hashlib.blake2b(text.encode(), digest_size=KEY_BYTES).digest()
 
 
 def _text_blocks(lines: Sequence[str]) -> list[Block]:
@@ -65,6 +69,22 @@ def block_keys(markdown: str) -> PageKeys:
         candidates=frozenset(k for k in edges if seen[k] == 1),
         repeated=frozenset(k for k, n in seen.items() if n > 1),
     )
+
+
+def pack_keys(keys: PageKeys) -> bytes:
+    """``keys`` as bytes, to be stored with the page: the number of candidates (at most
+    ``2 * EDGE_BLOCKS``), the candidate keys, then the repeated keys, each set sorted."""
+    candidates = sorted(keys.candidates)
+    return bytes([len(candidates)]) + b"".join(candidates) + b"".join(sorted(keys.repeated))
+
+
+def unpack_keys(packed: bytes) -> PageKeys:
+    """The :class:`PageKeys` :func:`pack_keys` gave ``packed`` for."""
+    body = memoryview(packed)[1:]
+    if not packed or len(body) % KEY_BYTES or packed[0] * KEY_BYTES > len(body):
+        raise ValueError(f"not packed page keys ({len(packed)} bytes)")
+    keys = [bytes(body[i : i + KEY_BYTES]) for i in range(0, len(body), KEY_BYTES)]
+    return PageKeys(candidates=frozenset(keys[: packed[0]]), repeated=frozenset(keys[packed[0] :]))
 
 
 class BoilerplateCounter:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from selectolax.lexbor import LexborHTMLParser
 
+from docspasta.core.boilerplate import block_keys, pack_keys
 from docspasta.core.extract import clean_content, find_main_content, page_title
 from docspasta.core.fidelity import Fidelity, count_html, measure
 from docspasta.core.generators import detect_generator
@@ -63,6 +64,9 @@ class PageAnalysis:
     fidelity: Fidelity = field(default_factory=Fidelity)
     nav: Nav = field(default_factory=Nav)
     canonical: str | None = None
+    #: :func:`core.boilerplate.pack_keys` of ``block_keys(markdown)``: computed here, in an
+    #: analysis worker, so that finalize does not have to read every page twice.
+    block_keys: bytes = b"\x00"
 
 
 def _codec(name: str | None) -> str | None:
@@ -233,4 +237,5 @@ def analyze_page(
         fidelity=fidelity,
         nav=nav,
         canonical=canonical,
+        block_keys=pack_keys(block_keys(markdown)),
     )

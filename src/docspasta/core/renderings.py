@@ -34,6 +34,7 @@ from docspasta.core.assemble import (
 from docspasta.core.blocks import BlockKind, markdown_blocks
 from docspasta.core.boilerplate import (
     BoilerplateCounter,
+    PageKeys,
     block_keys,
     boilerplate_blocks,
     strip_boilerplate,
@@ -129,10 +130,14 @@ class MarkdownDocument:
 
     def scan(self, page: RenderPage) -> None:
         """First pass: count the page's candidate boilerplate blocks, note its title."""
+        self.scan_keys(page.title, block_keys(page.markdown))
+
+    def scan_keys(self, title: str, keys: PageKeys) -> None:
+        """:meth:`scan` for a page whose ``block_keys`` are known already."""
         if self._boilerplate is not None:
             raise RuntimeError("scan() after the second pass began")
-        self._counter.add(block_keys(page.markdown))
-        self._titles.append(page.title)
+        self._counter.add(keys)
+        self._titles.append(title)
 
     def header(self) -> str:
         """The title, source and contents (after every page was scanned)."""

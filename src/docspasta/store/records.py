@@ -136,6 +136,9 @@ class PageOutcome:
     etag: str | None = None
     last_modified: str | None = None
     """The response's validators, sent back by the next crawl's conditional request."""
+    block_keys: bytes | None = None
+    """``core.boilerplate.pack_keys`` of the markdown's block keys (None: finalize computes
+    them from the markdown)."""
 
 
 @dataclass(frozen=True)
@@ -178,3 +181,4 @@ class ReusablePage:
     quality: int | None
     fidelity: Mapping[str, int] | None
     nav: Mapping[str, Any] | None
+    block_keys: bytes | None

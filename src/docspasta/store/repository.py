@@ -127,6 +127,7 @@ _COMPLETED_COLUMNS = (
     "nav",
     "etag",
     "last_modified",
+    "block_keys",
 )
 _COMPLETE_PAGE = (
     update(crawled_pages)
@@ -225,6 +226,7 @@ def _completed_values(claim: PageClaim, outcome: PageOutcome, now: Any) -> dict[
         "b_nav": dict(outcome.nav) if outcome.nav is not None else None,
         "b_etag": outcome.etag,
         "b_last_modified": outcome.last_modified,
+        "b_block_keys": outcome.block_keys,
     }
 
 

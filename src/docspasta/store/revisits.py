@@ -34,6 +34,7 @@ _REUSABLE_PAGE = (
         _P.quality,
         _P.fidelity,
         _P.nav,
+        _P.block_keys,
     )
     .join(crawling_jobs, _J.id == _P.job_id)
     .where(
@@ -126,6 +127,7 @@ class RevisitStore(LifecycleStore):
             quality=page["quality"],
             fidelity=page["fidelity"],
             nav=page["nav"],
+            block_keys=page["block_keys"],
         )
 
     async def wait_for_robots(self, job_id: str, message: str, delay: float) -> list[Task]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -133,6 +134,8 @@ crawled_pages = Table(
     Column("nav", JSONType),
     Column("etag", Text),
     Column("last_modified", Text),
+    #: ``core.boilerplate.pack_keys`` of the page's markdown (None for pages stored before).
+    Column("block_keys", LargeBinary),
     UniqueConstraint("job_id", "url_hash"),
     UniqueConstraint("job_id", "final_url_hash"),
     Index(None, "job_id", "status"),

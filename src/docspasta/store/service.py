@@ -188,6 +188,28 @@ class Store(RevisitStore):
         if current is not None:
             yield _render_page(current, parts)
 
+    async def iter_page_keys(self, job_id: str) -> AsyncIterator[tuple[int, str, bytes | None]]:
+        """(page id, title, packed block keys) of the pages :meth:`iter_render_pages` gives,
+        in the same order, without their markdown: finalize's first pass."""
+        query = (
+            select(_P.id, _P.url, _P.title, _P.block_keys)
+            .join(page_content_chunks, (_C.page_id == _P.id) & (_C.chunk_index == 0))
+            .where(_P.job_id == job_id, _P.status == PageStatus.COMPLETED.value)
+            .order_by(_P.order_key, _P.id)
+        )
+        async with self._read() as conn:
+            result = await conn.stream(query.execution_options(yield_per=STREAM_ROWS * 8))
+            async for row in result:
+                yield row.id, row.title or row.url, row.block_keys
+
+    async def page_markdown(self, page_id: int) -> str:
+        """A page's whole markdown (its chunks joined)."""
+        async with self._read() as conn:
+            chunks = await conn.execute(
+                select(_C.content).where(_C.page_id == page_id).order_by(_C.chunk_index)
+            )
+            return "".join(chunks.scalars().all())
+
     async def page_counts(self, job_id: str) -> dict[PageStatus, int]:
         async with self._read() as conn:
             rows = await conn.execute(
