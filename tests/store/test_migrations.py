@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select, update
 
 from docspasta.domain import CrawlOptions
 from docspasta.store import Store
-from docspasta.store.engine import create_engines, current_revision, downgrade, upgrade
+from docspasta.store.engine import (
+    HEAD_REVISION,
+    create_engines,
+    current_revision,
+    downgrade,
+    upgrade,
+)
 from docspasta.store.schema import crawling_jobs, metadata, utcnow
 
 
@@ -165,3 +177,31 @@ async def test_0007_moves_finished_documents_into_chunks_and_back(database_url: 
         await upgrade(engines)
     finally:
         await engines.dispose()
+
+
+def test_head_revision_is_alembics_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(files("docspasta.store") / "migrations"))
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD_REVISION]
+    assert REVISIONS[-1] == HEAD_REVISION
+
+
+def test_a_database_at_head_opens_without_alembic(tmp_path: Path) -> None:
+    """Alembic (~10 MB, ~0.1 s of imports) is loaded only when a migration is due."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'd.db'}"
+    program = (
+        "import asyncio, sys\n"
+        "from docspasta.store import Store\n"
+        "async def main():\n"
+        f"    store = await Store.open({url!r})\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    loaded = [
+        subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert loaded == ["True", "False"]  # migrated by the first, recognised by the second
