@@ -113,6 +113,33 @@ async def test_rest_stops_the_workers_until_the_next_page() -> None:
         assert not set(after) & set(before)
 
 
+async def test_pages_arriving_together_after_a_rest_all_wait_for_the_new_workers() -> None:
+    html = intro_html()
+    async with Analyzer(processes=2) as analyzer:
+        await analyzer.rest()
+        analyses = await asyncio.gather(
+            *(analyzer.analyze(html, INTRO, encoding=None, options=OPTIONS) for _ in range(6))
+        )
+        assert analyses == [analyze_page(html, INTRO)] * 6
+        assert len(analyzer.worker_pids()) == 2
+
+
+async def test_closing_while_workers_start_waits_for_them() -> None:
+    """Workers being started when the analyzer closes are started and stopped before the close
+    returns: no start is left for the event loop's teardown to cancel (a subprocess cancelled
+    while it starts can hang that teardown)."""
+    html = intro_html()
+    async with Analyzer(processes=2) as analyzer:
+        await analyzer.rest()
+        waking = asyncio.create_task(analyzer.analyze(html, INTRO, encoding=None, options=OPTIONS))
+        await asyncio.sleep(0)  # it begins to start the workers; the analyzer closes meanwhile
+    left = [t for t in asyncio.all_tasks() if "Analyzer" in t.get_coro().__qualname__]
+    assert left == [waking]
+    with pytest.raises(RuntimeError, match="the analyzer is closed"):
+        await waking
+    assert analyzer.worker_pids() == []
+
+
 async def test_rest_keeps_workers_that_hold_a_page() -> None:
     html = intro_html()
     async with Analyzer(processes=1) as analyzer:

@@ -85,11 +85,12 @@ class Analyzer:
         self._starting = 0
         self._resting = False
         self._closed = False
+        self._launches: set[asyncio.Task[None]] = set()
         self._warming: asyncio.Task[object] | None = None
 
     async def __aenter__(self) -> Analyzer:
         # Start them all now, while the crawl fetches robots.txt and its start page.
-        await asyncio.gather(*(self._start() for _ in range(self.processes)))
+        await self._launch(self.processes)
         return self
 
     async def __aexit__(
@@ -100,8 +101,20 @@ class Analyzer:
     ) -> None:
         await self.aclose()
 
+    async def _launch(self, count: int) -> None:
+        """Start ``count`` workers; counted as starting from now (before their tasks run), so a
+        page that finds no worker meanwhile waits for them. A caller cancelled meanwhile does not
+        cancel the starts (a process half started would be left to the event loop's teardown);
+        :meth:`aclose` waits for them."""
+        self._starting += count
+        starts = [asyncio.create_task(self._start()) for _ in range(count)]
+        for start in starts:
+            self._launches.add(start)
+            start.add_done_callback(self._launches.discard)
+        await asyncio.shield(asyncio.gather(*starts))
+
     async def _start(self) -> None:
-        self._starting += 1
+        """One worker (:meth:`_launch` counted it in ``_starting``)."""
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -155,7 +168,7 @@ class Analyzer:
                 owed.set_exception(died)
         if not self._closed and not worker.retired:
             log.warning("%s; starting another", died)
-            await self._start()
+            await self._launch(1)
 
     def _pick(self) -> _Worker | None:
         """The live worker with the fewest pages owed."""
@@ -191,7 +204,7 @@ class Analyzer:
                     raise RuntimeError("the analyzer is closed")
                 if self._resting:  # the first page after a rest starts them again
                     self._resting = False
-                    await asyncio.gather(*(self._start() for _ in range(self.processes)))
+                    await self._launch(self.processes)
                     continue
                 if not self._starting:
                     raise RuntimeError("no analysis worker could be started")
@@ -229,6 +242,8 @@ class Analyzer:
         if self._warming is not None:
             self._warming.cancel()  # the thread finishes its load; nothing waits for it
             self._warming = None
+        while self._launches:  # each stops the worker it started
+            await asyncio.gather(*self._launches, return_exceptions=True)
         workers, self._workers = self._workers, []
         await asyncio.gather(*(self._stop(w) for w in workers))
 
