@@ -90,6 +90,6 @@ def settings(sqlite_url: str) -> Settings:
         database_url=sqlite_url,
         allow_private_hosts=frozenset({"127.0.0.1"}),
         sweep_interval_seconds=0.5,
-        analysis_processes=0,  # inline; tests/test_analysis.py covers the process pool
+        analysis_processes=0,  # inline; tests/test_analysis.py covers the worker processes
         politeness=False,  # tests/test_politeness.py turns it on where it is the subject
     )

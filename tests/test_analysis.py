@@ -1,4 +1,4 @@
-"""The analysis process pool: same output as inline, survives a killed worker, leaves no
+"""The analysis worker processes: same output as inline, survives a killed worker, leaves no
 orphans when the crawl process is SIGKILLed."""
 
 from __future__ import annotations

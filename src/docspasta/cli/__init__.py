@@ -263,8 +263,8 @@ async def _crawl(
     show_progress: bool,
     render_as: tuple[Format, int | None, Path | None, list[Rendering]] | None = None,
 ) -> JobRun:
-    # Imported here, not at the top: analysis workers import this module when they start
-    # (multiprocessing's spawn runs the parent's main script), and need none of the store.
+    # Imported here, not at the top: ``docspasta --help`` and the other commands start without
+    # the store and the worker runtime.
     from docspasta.runtime import LOCAL_USER, create_job, open_store, run_job
 
     async with open_store(settings) as store:

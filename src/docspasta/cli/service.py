@@ -16,7 +16,7 @@ from docspasta.errors import DocspastaError, InvalidOptionError, JobNotFoundErro
 from docspasta.settings import Settings, ensure_sqlite_directory
 
 # The service, the store and the worker runtime are imported by the commands that use them:
-# every ``docspasta`` process (and each analysis worker it spawns) imports this module.
+# every ``docspasta`` process imports this module, ``docspasta --help`` included.
 if TYPE_CHECKING:
     from docspasta.store import Store
 
