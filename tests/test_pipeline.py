@@ -127,6 +127,30 @@ async def test_duplicate_tasks_create_no_duplicate_pages_or_chunks(
     assert all(counts[path] == 1 for path in EXPECTED_ORDER), counts
 
 
+async def crawl_held_at_finalize(
+    store: Store, fetcher: Fetcher, settings: Settings, job_id: str
+) -> Worker:
+    """Run the job's pages with a worker that holds its finalize task back; returns that worker
+    once the job is finalizing (its queue stopped)."""
+    queue = LocalQueue(concurrency=4)
+    worker = Worker(store, fetcher, queue, settings)
+
+    async def hold_back_finalize(task: Task) -> None:
+        if task.kind is not TaskKind.FINALIZE:
+            await worker.handle(task)
+
+    await queue.start(hold_back_finalize)
+    await worker.sweep(older_than=0, job_id=job_id)
+
+    async def finalizing() -> bool:
+        job = await store.get_job(job_id)
+        return job is not None and job.status is JobStatus.FINALIZING
+
+    await eventually(finalizing)
+    await queue.stop()
+    return worker
+
+
 async def test_racing_finalizers_finalize_once(
     fixture_server: FixtureServer, settings: Settings
 ) -> None:
@@ -134,26 +158,11 @@ async def test_racing_finalizers_finalize_once(
     async with open_store(settings) as store:
         reference = await crawl(store, start, settings)
         job_id = await create_job(store, start, OPTIONS, settings)
-        queue = LocalQueue(concurrency=4)
         async with Fetcher(fetch_config(settings)) as fetcher:
-            worker = Worker(store, fetcher, queue, settings)
-
-            async def hold_back_finalize(task: Task) -> None:
-                if task.kind is not TaskKind.FINALIZE:
-                    await worker.handle(task)
-
-            await queue.start(hold_back_finalize)
-            await worker.sweep(older_than=0, job_id=job_id)
-
-            async def finalizing() -> bool:
-                job = await store.get_job(job_id)
-                return job is not None and job.status is JobStatus.FINALIZING
-
-            await eventually(finalizing)
-            await queue.stop()
+            worker = await crawl_held_at_finalize(store, fetcher, settings, job_id)
             before = await store.state_version(job_id)
             assert before is not None
-            finalizers = [Worker(store, fetcher, queue, settings) for _ in range(4)]
+            finalizers = [Worker(store, fetcher, worker.queue, settings) for _ in range(4)]
             await asyncio.gather(*(w.finalize(job_id) for w in finalizers))
         final = await store.get_job(job_id)
         markdown = await store.final_markdown(job_id)
@@ -262,23 +271,8 @@ async def test_finalize_uses_the_keys_stored_with_each_page(
     async with open_store(settings) as store:
         reference = await crawl(store, start, settings)
         job_id = await create_job(store, start, OPTIONS, settings)
-        queue = LocalQueue(concurrency=4)
         async with Fetcher(fetch_config(settings)) as fetcher:
-            worker = Worker(store, fetcher, queue, settings)
-
-            async def hold_back_finalize(task: Task) -> None:
-                if task.kind is not TaskKind.FINALIZE:
-                    await worker.handle(task)
-
-            await queue.start(hold_back_finalize)
-            await worker.sweep(older_than=0, job_id=job_id)
-
-            async def finalizing() -> bool:
-                job = await store.get_job(job_id)
-                return job is not None and job.status is JobStatus.FINALIZING
-
-            await eventually(finalizing)
-            await queue.stop()
+            worker = await crawl_held_at_finalize(store, fetcher, settings, job_id)
             async with store.engines.writer.begin() as conn:
                 rows = (
                     await conn.execute(
