@@ -238,6 +238,7 @@ async def test_a_local_run_returns_when_its_worker_ends_the_job(
     """The in-process worker wakes the waiting run when it finalizes: the run does not wait
     for its next poll (here made longer than the test's time limit)."""
     monkeypatch.setattr("docspasta.runtime.POLL_SECONDS", 600.0)
+    monkeypatch.setattr("docspasta.runtime.QUIET_POLL_SECONDS", 600.0)
     start = serve_guide(fixture_server)
     async with open_store(settings) as store:
         job_id = await create_job(store, start, OPTIONS, settings)

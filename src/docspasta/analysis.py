@@ -214,8 +214,7 @@ class Analyzer:
             worker.owed.append(owed)
             stdin = worker.process.stdin
             assert stdin is not None
-            stdin.write(HEADER.pack(len(request)))
-            stdin.write(request)
+            stdin.writelines((HEADER.pack(len(request)), request))  # one write, not two
             if self._warming is None:  # the first page: build the encoding meanwhile
                 self._warming = asyncio.create_task(
                     asyncio.to_thread(load_encoding, DEFAULT_ENCODING)

@@ -26,7 +26,11 @@ from docspasta.worker import Worker, consuming, running_worker
 
 #: The user every local (CLI) job belongs to.
 LOCAL_USER = "local"
+#: How often a local run reads its job's state to report progress (each read is two queries).
 POLL_SECONDS = 0.1
+#: ... and with no progress to report: only an end this process's worker did not see (a
+#: cancel from another process) waits for it.
+QUIET_POLL_SECONDS = 1.0
 
 ProgressCallback = Callable[[ProgressSnapshot], None]
 
@@ -148,8 +152,10 @@ async def _wait_for_end(
     on_progress: ProgressCallback | None,
     ended: asyncio.Event | None = None,
 ) -> None:
-    """Report progress until the job ends: the state is read every :data:`POLL_SECONDS`, and
-    at once when ``ended`` (the local worker's) is set."""
+    """Report progress until the job ends: the state is read every :data:`POLL_SECONDS`
+    (:data:`QUIET_POLL_SECONDS` without ``on_progress``), and at once when ``ended`` (the local
+    worker's) is set."""
+    poll = POLL_SECONDS if on_progress is not None or ended is None else QUIET_POLL_SECONDS
     seen = 0
     while True:
         if ended is not None:
@@ -166,10 +172,10 @@ async def _wait_for_end(
             if snapshot.status.is_terminal:
                 return
         if ended is None:
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(poll)
             continue
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ended.wait(), POLL_SECONDS)
+            await asyncio.wait_for(ended.wait(), poll)
 
 
 __all__ = [

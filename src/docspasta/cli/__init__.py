@@ -279,7 +279,8 @@ async def _crawl(
             job_id = await create_job(store, url, options, settings)
         job_ref.append(job_id)
         with CrawlProgress(stderr, url or resume or "", enabled=show_progress) as bar:
-            run = await run_job(store, job_id, settings, on_progress=bar.update, markdown=False)
+            progress = bar.update if show_progress else None  # nothing is drawn: no need to poll
+            run = await run_job(store, job_id, settings, on_progress=progress, markdown=False)
         if render_as is not None and run.job.has_document:
             format, max_tokens, output, into = render_as
             if format != "markdown" or max_tokens is not None:
