@@ -150,16 +150,15 @@ async def _wait_for_end(
     store: Store,
     job_id: str,
     on_progress: ProgressCallback | None,
-    ended: asyncio.Event | None = None,
+    ended: asyncio.Event,
 ) -> None:
     """Report progress until the job ends: the state is read every :data:`POLL_SECONDS`
     (:data:`QUIET_POLL_SECONDS` without ``on_progress``), and at once when ``ended`` (the local
     worker's) is set."""
-    poll = POLL_SECONDS if on_progress is not None or ended is None else QUIET_POLL_SECONDS
+    poll = POLL_SECONDS if on_progress is not None else QUIET_POLL_SECONDS
     seen = 0
     while True:
-        if ended is not None:
-            ended.clear()
+        ended.clear()
         version = await store.state_version(job_id)
         if version is None:
             raise JobNotFoundError(job_id)
@@ -171,9 +170,6 @@ async def _wait_for_end(
                 on_progress(snapshot)
             if snapshot.status.is_terminal:
                 return
-        if ended is None:
-            await asyncio.sleep(poll)
-            continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ended.wait(), poll)
 

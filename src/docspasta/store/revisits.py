@@ -8,6 +8,7 @@ reuses pages of its own user's crawls.
 from __future__ import annotations
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from docspasta.domain import JobStatus, PageStatus, Task, TaskKind
 from docspasta.store.lifecycle import LifecycleStore
@@ -62,6 +63,11 @@ _PAGE_CONTENT = (
 )
 
 
+async def _page_markdown(conn: AsyncConnection, page_id: int) -> str:
+    chunks = await conn.execute(_PAGE_CONTENT, {"b_page": page_id})
+    return "".join(chunks.scalars().all())
+
+
 class RevisitStore(LifecycleStore):
     """Re-crawls and robots.txt waits; ``Store`` adds the service queries."""
 
@@ -101,6 +107,11 @@ class RevisitStore(LifecycleStore):
                     return previous if validated.first() is not None else None
         return None
 
+    async def page_markdown(self, page_id: int) -> str:
+        """A page's whole markdown (its chunks joined)."""
+        async with self._read() as conn:
+            return await _page_markdown(conn, page_id)
+
     async def reusable_page(self, user_id: str, job_id: str, url_hash: str) -> ReusablePage | None:
         """The completed page of ``url_hash`` in the user's job ``job_id`` with its markdown,
         when it has a validator (ETag or Last-Modified); None otherwise, and always None for
@@ -110,8 +121,7 @@ class RevisitStore(LifecycleStore):
             page = (await conn.execute(_REUSABLE_PAGE, params)).mappings().first()
             if page is None:
                 return None
-            chunks = await conn.execute(_PAGE_CONTENT, {"b_page": page["page_id"]})
-            markdown = "".join(chunks.scalars().all())
+            markdown = await _page_markdown(conn, page["page_id"])
         return ReusablePage(
             job_id=job_id,
             url=page["url"],

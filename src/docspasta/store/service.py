@@ -202,14 +202,6 @@ class Store(RevisitStore):
             async for row in result:
                 yield row.id, row.title or row.url, row.block_keys
 
-    async def page_markdown(self, page_id: int) -> str:
-        """A page's whole markdown (its chunks joined)."""
-        async with self._read() as conn:
-            chunks = await conn.execute(
-                select(_C.content).where(_C.page_id == page_id).order_by(_C.chunk_index)
-            )
-            return "".join(chunks.scalars().all())
-
     async def page_counts(self, job_id: str) -> dict[PageStatus, int]:
         async with self._read() as conn:
             rows = await conn.execute(
