@@ -24,6 +24,7 @@ from docspasta.store.engine import (
     upgrade,
 )
 from docspasta.store.schema import crawling_jobs, metadata, utcnow
+from docspasta.store.snapshot import dump_schema, load_snapshot, migrated_schema
 
 
 def ours(name: str | None, type_: str, parent_names: object) -> bool:
@@ -186,9 +187,8 @@ def test_head_revision_is_alembics_head() -> None:
     assert REVISIONS[-1] == HEAD_REVISION
 
 
-def test_a_database_at_head_opens_without_alembic(tmp_path: Path) -> None:
-    """Alembic (~10 MB, ~0.1 s of imports) is loaded only when a migration is due."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'd.db'}"
+def _opens_with_alembic(url: str) -> bool:
+    """Whether opening the store at ``url`` in a new interpreter imported Alembic."""
     program = (
         "import asyncio, sys\n"
         "from docspasta.store import Store\n"
@@ -198,10 +198,56 @@ def test_a_database_at_head_opens_without_alembic(tmp_path: Path) -> None:
         "asyncio.run(main())\n"
         "print('alembic' in sys.modules)\n"
     )
-    loaded = [
-        subprocess.run(
-            [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
-        ).stdout.strip()
-        for _ in range(2)
-    ]
-    assert loaded == ["True", "False"]  # migrated by the first, recognised by the second
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    return {"True": True, "False": False}[done.stdout.strip()]
+
+
+async def test_a_database_at_head_opens_without_alembic(tmp_path: Path) -> None:
+    """Alembic (~10 MB, ~0.1 s of imports) is loaded only when a migration is due."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'd.db'}"
+    engines = create_engines(url)
+    try:
+        await upgrade(engines, "0007")
+    finally:
+        await engines.dispose()
+    assert [_opens_with_alembic(url) for _ in range(2)] == [True, False]  # 0007 -> 0008, at head
+
+
+async def test_a_new_sqlite_database_is_created_from_the_snapshot(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+    assert not _opens_with_alembic(url)
+    engines = create_engines(url)
+    try:
+        async with engines.reader.connect() as conn:
+            created = await conn.run_sync(dump_schema)
+        assert await current_revision(engines) == HEAD_REVISION
+        await upgrade(engines)  # nothing to do, and Alembic agrees
+        async with engines.reader.connect() as conn:
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await engines.dispose()
+    assert created == await migrated_schema()
+
+
+async def test_the_sqlite_snapshot_is_what_the_migrations_build() -> None:
+    assert load_snapshot() == await migrated_schema(), (
+        "store/sqlite_schema.json is stale: run `python -m docspasta.store.snapshot`"
+    )
+
+
+async def test_a_sqlite_database_with_tables_is_migrated_not_recreated(tmp_path: Path) -> None:
+    """Only an empty database is created from the snapshot: one with any schema (here an
+    unrelated table) goes through Alembic, which adds ours beside it."""
+    engines = create_engines(f"sqlite+aiosqlite:///{tmp_path / 'other.db'}")
+    try:
+        async with engines.writer.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE theirs (x INTEGER)")
+        await upgrade(engines)
+        async with engines.reader.connect() as conn:
+            names = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        assert {"theirs", "crawling_jobs", "alembic_version"} <= names
+        assert await current_revision(engines) == HEAD_REVISION
+    finally:
+        await engines.dispose()

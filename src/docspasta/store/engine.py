@@ -13,7 +13,8 @@ the group commit runs each write of the failed batch again alone, and a task tha
 is re-published by the sweeper (every write is idempotent).
 
 Migrations are Alembic's; a database already at :data:`HEAD_REVISION` is recognised with one
-query, without importing Alembic (~10 MB and ~0.1 s for every command on an existing database).
+query, without importing Alembic (~10 MB and ~0.1 s for every command on an existing database),
+and a new SQLite database is created at head from a snapshot (:mod:`docspasta.store.snapshot`).
 """
 
 from __future__ import annotations
@@ -136,10 +137,14 @@ async def at_head(engines: Engines) -> bool:
         return False
 
 
-async def upgrade(engines: Engines, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (idempotent)."""
-    if revision in ("head", HEAD_REVISION) and await at_head(engines):
-        return
+async def upgrade(engines: Engines, revision: str = "head", *, use_snapshot: bool = True) -> None:
+    """Apply migrations up to ``revision`` (idempotent). A new, empty SQLite database is
+    created at head from :mod:`docspasta.store.snapshot` (``use_snapshot=False``: by Alembic)."""
+    if revision in ("head", HEAD_REVISION):
+        if await at_head(engines):
+            return
+        if use_snapshot and engines.dialect == "sqlite" and await _create_at_head(engines):
+            return
 
     def run(connection: Connection) -> None:
         from alembic import command
@@ -148,6 +153,20 @@ async def upgrade(engines: Engines, revision: str = "head") -> None:
 
     async with engines.writer.begin() as conn:
         await conn.run_sync(run)
+
+
+async def _create_at_head(engines: Engines) -> bool:
+    """Create the schema from the snapshot if the database is empty; whether it was."""
+    from docspasta.store.snapshot import create_from_snapshot, is_empty
+
+    def run(connection: Connection) -> bool:
+        if not is_empty(connection):
+            return False
+        create_from_snapshot(connection)
+        return True
+
+    async with engines.writer.begin() as conn:  # BEGIN IMMEDIATE: one creator at a time
+        return await conn.run_sync(run)
 
 
 async def downgrade(engines: Engines, revision: str) -> None:
