@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import SelectolaxError
 
+from docspasta import analysis
 from docspasta.analysis import Analyzer
 from docspasta.core.page import PageOptions, analyze_page
 from docspasta.domain import CrawlOptions, JobStatus
@@ -165,14 +166,94 @@ async def test_an_analysis_error_reaches_the_caller() -> None:
 
 async def test_workers_load_the_crawler_core_only() -> None:
     """No pydantic (the options travel as a plain dataclass), no database driver, no HTTP
-    client: each would add megabytes to every worker."""
-    async with Analyzer(processes=1) as analyzer:
+    client: each would add megabytes to every worker. Only the token counter loads tiktoken."""
+    async with Analyzer(processes=2) as analyzer:
         await analyzer.analyze(intro_html(), INTRO, encoding=None, options=OPTIONS)
-        [pid] = analyzer.worker_pids()
-        maps = await asyncio.to_thread(Path(f"/proc/{pid}/maps").read_text)
-    assert "selectolax" in maps  # the core is there
-    for heavy in ("pydantic_core", "sqlalchemy", "asyncpg", "tiktoken"):
-        assert heavy not in maps, heavy
+        counter = analyzer.counter_pid()
+        [other] = [pid for pid in analyzer.worker_pids() if pid != counter]
+        maps = {
+            pid: await asyncio.to_thread(Path(f"/proc/{pid}/maps").read_text)
+            for pid in (counter, other)
+        }
+    for loaded in maps.values():
+        assert "selectolax" in loaded  # the core is there
+        for heavy in ("pydantic_core", "sqlalchemy", "asyncpg"):
+            assert heavy not in loaded, heavy
+    assert "tiktoken" in maps[counter]
+    assert "tiktoken" not in maps[other]
+
+
+GUIDE_PAGES = [(f"http://d.test{path}", page(*PAGES[path]).encode()) for path in PAGES]
+
+
+async def test_every_page_has_its_tokens_counted_by_the_counter() -> None:
+    """Pages the counter analyses are counted with their analysis; the others' markdown is
+    sent to it: either way the counts are what an inline analysis gives."""
+    assert len(GUIDE_PAGES) >= 6
+    async with Analyzer(processes=2) as analyzer:
+        analyses = await asyncio.gather(
+            *(
+                analyzer.analyze(html, url, encoding=None, options=OPTIONS)
+                for url, html in GUIDE_PAGES
+            )
+        )
+    expected = [analyze_page(html, url) for url, html in GUIDE_PAGES]
+    assert all(a.token_count > 0 for a in expected)
+    assert analyses == expected
+
+
+async def test_a_killed_token_counter_is_replaced() -> None:
+    url, html = GUIDE_PAGES[0]
+    async with Analyzer(processes=2) as analyzer:
+        counter = analyzer.counter_pid()
+        assert counter is not None
+        os.kill(counter, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        analyses = await asyncio.gather(
+            *(analyzer.analyze(html, url, encoding=None, options=OPTIONS) for _ in range(4))
+        )
+        assert analyses == [analyze_page(html, url)] * 4
+        assert analyzer.counter_pid() not in (None, counter)
+        assert len(analyzer.worker_pids()) == 2
+
+
+async def test_workers_that_die_as_they_start_are_not_started_forever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(analysis, "_BOOT", "import sys; sys.exit(3)")
+    async with Analyzer(processes=2) as analyzer:
+        for _ in range(2):  # the page dies with its workers, then there are none to ask
+            with pytest.raises(RuntimeError, match=r"ended \(exit 3\)|die as they start"):
+                async with asyncio.timeout(30):
+                    await analyzer.analyze(intro_html(), INTRO, encoding=None, options=OPTIONS)
+        for _ in range(100):
+            if not analyzer.worker_pids() and not analyzer._starting:
+                break
+            await asyncio.sleep(0.05)
+        with pytest.raises(RuntimeError, match="die as they start"):
+            await analyzer.analyze(intro_html(), INTRO, encoding=None, options=OPTIONS)
+        assert analyzer.started <= 2 + 3
+
+
+def test_the_crawl_process_builds_no_token_encoding() -> None:
+    """The counter builds it (~45 MB, ~0.3 s with the GIL held): never the crawl process."""
+    program = (
+        "import asyncio, sys\n"
+        "from docspasta.analysis import Analyzer\n"
+        "from docspasta.core.page import PageOptions\n"
+        "async def main():\n"
+        "    async with Analyzer(processes=2) as analyzer:\n"
+        f"        for url, html in {GUIDE_PAGES[:4]!r}:\n"
+        "            analysis = await analyzer.analyze(html, url, encoding=None, "
+        "options=PageOptions())\n"
+        "            assert analysis.token_count > 0, url\n"
+        "asyncio.run(main())\n"
+        "print('tiktoken' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False"
 
 
 def test_page_options_defaults_are_crawl_options_defaults() -> None:

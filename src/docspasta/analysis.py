@@ -19,12 +19,14 @@ it would stall fetches, database writes and progress streams. ``Analyzer`` runs
   (tested);
 - a worker that dies (killed, out of memory) is replaced, and the pages it held are analysed
   again once, by another;
-- tokens are counted here, in the parent: a tiktoken encoding weighs ~50 MB and takes ~0.3 s of
-  CPU to build, once per process; counting in the parent builds one instead of one per worker,
-  and costs the parent ~0.7 ms per 10 kB of markdown. The build holds the GIL (tiktoken parses
-  the ranks and compiles its pattern without releasing it), so it starts with the first page's
-  analysis, when the crawl has nothing else to do, not while robots.txt and the sitemaps are
-  read (it stalled those by ~0.4 s).
+- tokens are counted by one of the workers, the token counter: a tiktoken encoding weighs
+  ~45 MB and takes ~0.3 s of CPU to build (holding the GIL), once per process. The counter is
+  started with ``--tokens`` and builds it while it boots, on the core the crawl process leaves
+  idle while it imports and opens its store; the crawl process never builds one. A page the
+  counter analyses has its tokens counted in the same request; any other page's markdown is
+  sent to it afterwards (~2.5 ms of CPU per 27 kB page of library/). Counted in the crawl
+  process instead, the build was on the crawl's critical path (the first page waited for it)
+  and the counting took that process ~0.5 s of CPU per 317 pages of library/;
 
 ``processes=0`` analyses in the calling thread (tests, tiny crawls).
 """
@@ -38,12 +40,11 @@ import os
 import pickle
 import sys
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 
 from docspasta.analysis_worker import HEADER
 from docspasta.core.page import AnalysisOptions, PageAnalysis, PageOptions, analyze_page
-from docspasta.core.tokens import DEFAULT_ENCODING, count_tokens
-from docspasta.core.tokens import encoding as load_encoding
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,11 @@ AHEAD = 3
 #: How a worker starts: the parent's ``sys.path`` (``-I`` leaves out the environment's and the
 #: current directory's), then :func:`docspasta.analysis_worker.main`.
 _BOOT = (
-    "import sys; sys.path[:] = sys.argv[2:]; "
-    "from docspasta.analysis_worker import main; main(int(sys.argv[1]))"
+    "import sys; sys.path[:] = sys.argv[3:]; "
+    "from docspasta.analysis_worker import main; main(int(sys.argv[1]), sys.argv[2])"
 )
 _CLOSE_SECONDS = 5.0
+_BOOT_FAILURES = 3
 
 
 class WorkerDiedError(RuntimeError):
@@ -66,11 +68,15 @@ class WorkerDiedError(RuntimeError):
 @dataclasses.dataclass(eq=False)
 class _Worker:
     process: asyncio.subprocess.Process
-    #: The replies owed, in the order the pages were sent.
-    owed: deque[asyncio.Future[PageAnalysis]] = dataclasses.field(default_factory=deque)
+    #: The one that counts the crawl's tokens (it holds the encoding).
+    counts: bool = False
+    #: The replies owed, in the order the requests were sent.
+    owed: deque[asyncio.Future[object]] = dataclasses.field(default_factory=deque)
     reader: asyncio.Task[None] | None = None
     #: Stopped on purpose (``Analyzer.rest``): not to be replaced.
     retired: bool = False
+    #: It sent a reply: it started well.
+    answered: bool = False
 
 
 class Analyzer:
@@ -84,13 +90,20 @@ class Analyzer:
         self._slots = asyncio.Semaphore(processes * AHEAD)
         self._changed = asyncio.Event()
         self._starting = 0
+        #: A token counter is being started (at most one at a time).
+        self._counter_starting = False
         self._resting = False
         self._closed = False
         self._launches: set[asyncio.Task[None]] = set()
-        self._warming: asyncio.Task[object] | None = None
+        #: Workers in a row that died before their first reply; at :data:`_BOOT_FAILURES`
+        #: no more are started (a worker that cannot start would be started forever).
+        self._boot_failures = 0
+        #: Worker processes started so far (for tests and diagnostics).
+        self.started = 0
 
     async def __aenter__(self) -> Analyzer:
-        # Start them all now, while the crawl fetches robots.txt and its start page.
+        # Start them all now: they boot while the crawl opens its store, reads robots.txt and
+        # fetches its start page.
         await self._launch(self.processes)
         return self
 
@@ -102,19 +115,30 @@ class Analyzer:
     ) -> None:
         await self.aclose()
 
+    def _counter(self) -> _Worker | None:
+        return next((w for w in self._live() if w.counts), None)
+
+    def _live(self) -> list[_Worker]:
+        return [w for w in self._workers if w.process.returncode is None]
+
     async def _launch(self, count: int) -> None:
-        """Start ``count`` workers; counted as starting from now (before their tasks run), so a
-        page that finds no worker meanwhile waits for them. A caller cancelled meanwhile does not
-        cancel the starts (a process half started would be left to the event loop's teardown);
-        :meth:`aclose` waits for them."""
+        """Start ``count`` workers, the first of them the token counter if there is none;
+        counted as starting from now (before their tasks run), so a request that finds no
+        worker meanwhile waits for them. A caller cancelled meanwhile does not cancel the starts
+        (a process half started would be left to the event loop's teardown); :meth:`aclose`
+        waits for them."""
         self._starting += count
-        starts = [asyncio.create_task(self._start()) for _ in range(count)]
+        starts = []
+        for _ in range(count):
+            counts = not self._counter_starting and self._counter() is None
+            self._counter_starting |= counts
+            starts.append(asyncio.create_task(self._start(counts)))
         for start in starts:
             self._launches.add(start)
             start.add_done_callback(self._launches.discard)
         await asyncio.shield(asyncio.gather(*starts))
 
-    async def _start(self) -> None:
+    async def _start(self, counts: bool) -> None:
         """One worker (:meth:`_launch` counted it in ``_starting``)."""
         try:
             process = await asyncio.create_subprocess_exec(
@@ -123,6 +147,7 @@ class Analyzer:
                 "-c",
                 _BOOT,
                 str(os.getpid()),
+                "--tokens" if counts else "-",
                 *sys.path,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -130,8 +155,11 @@ class Analyzer:
             )
         finally:
             self._starting -= 1
+            if counts:
+                self._counter_starting = False
             self._changed.set()
-        worker = _Worker(process)
+        self.started += 1
+        worker = _Worker(process, counts=counts)
         if self._closed or self._resting:
             await self._stop(worker)
             return
@@ -140,8 +168,8 @@ class Analyzer:
         self._changed.set()
 
     async def _read(self, worker: _Worker) -> None:
-        """Hand each reply to the page that waits for it; when the worker dies, fail (and so
-        retry) the pages it held and start another."""
+        """Hand each reply to the request that waits for it; when the worker dies, fail (and so
+        retry) the requests it held and start another."""
         stream = worker.process.stdout
         assert stream is not None
         try:
@@ -149,6 +177,7 @@ class Analyzer:
                 (size,) = HEADER.unpack(await stream.readexactly(HEADER.size))
                 ok, value = pickle.loads(await stream.readexactly(size))
                 owed = worker.owed.popleft()
+                worker.answered = True
                 if owed.done():
                     continue  # its caller was cancelled
                 if ok:
@@ -167,40 +196,65 @@ class Analyzer:
         for owed in worker.owed:
             if not owed.done():
                 owed.set_exception(died)
-        if not self._closed and not worker.retired:
-            log.warning("%s; starting another", died)
-            await self._launch(1)
+        self._boot_failures = 0 if worker.answered else self._boot_failures + 1
+        if self._closed or worker.retired:
+            return
+        if self._boot_failures >= _BOOT_FAILURES:
+            log.error("%s: %d workers in a row died before their first reply", died, _BOOT_FAILURES)
+            self._changed.set()  # requests waiting for a worker see there will be none
+            return
+        log.warning("%s; starting another", died)
+        await self._launch(1)
 
     def _pick(self) -> _Worker | None:
-        """The live worker with the fewest pages owed."""
-        live = [w for w in self._workers if w.process.returncode is None]
-        return min(live, key=lambda w: len(w.owed), default=None)
+        """The live worker with the fewest requests owed; on a tie, not the token counter
+        (it has the tokens to count, and it is still building its encoding at the start)."""
+        return min(self._live(), key=lambda w: (len(w.owed), w.counts), default=None)
 
     async def analyze(
         self, html: bytes, url: str, *, encoding: str | None, options: AnalysisOptions
     ) -> PageAnalysis:
-        """``analyze_page`` for one page, in a worker process when there are workers."""
+        """``analyze_page`` for one page, in a worker process when there are workers; its
+        tokens are counted by the token counter (in the same request when it analysed the
+        page)."""
         if not self.processes:
             return analyze_page(html, url, encoding=encoding, options=options)
-        request = pickle.dumps(
-            (html, url, encoding, PageOptions.of(options)), pickle.HIGHEST_PROTOCOL
+        page = PageOptions.of(options)
+
+        def request(worker: _Worker) -> tuple[object, ...]:
+            return ("page", html, url, encoding, page, worker.counts)
+
+        analysis = await self._ask(request, self._pick)
+        assert isinstance(analysis, PageAnalysis)
+        if not analysis.markdown or analysis.token_count:
+            return analysis  # nothing to count, or counted already
+        tokens = await self._ask(
+            lambda _worker: ("tokens", analysis.markdown, page.token_encoding), self._counter
         )
+        assert isinstance(tokens, int)
+        return dataclasses.replace(analysis, token_count=tokens)
+
+    async def _ask(
+        self,
+        request: Callable[[_Worker], tuple[object, ...]],
+        choose: Callable[[], _Worker | None],
+    ) -> object:
+        """Send ``request(worker)`` to the worker ``choose`` gives; once more if it dies."""
         for attempt in (1, 2):
             try:
-                analysis = await self._send(request)
+                return await self._send(request, choose)
             except WorkerDiedError:
                 if attempt == 2:
                     raise
-                continue
-            if self._warming is not None and not self._warming.done():
-                await asyncio.shield(self._warming)
-            tokens = count_tokens(analysis.markdown, options.token_encoding)
-            return dataclasses.replace(analysis, token_count=tokens)
         raise AssertionError("unreachable")
 
-    async def _send(self, request: bytes) -> PageAnalysis:
+    async def _send(
+        self,
+        request: Callable[[_Worker], tuple[object, ...]],
+        choose: Callable[[], _Worker | None],
+    ) -> object:
         async with self._slots:
-            while (worker := self._pick()) is None:
+            while (worker := choose()) is None:
                 if self._closed:
                     raise RuntimeError("the analyzer is closed")
                 if self._resting:  # the first page after a rest starts them again
@@ -208,18 +262,22 @@ class Analyzer:
                     await self._launch(self.processes)
                     continue
                 if not self._starting:
+                    if self._boot_failures >= _BOOT_FAILURES:
+                        raise RuntimeError(
+                            f"analysis workers die as they start ({_BOOT_FAILURES} in a row)"
+                        )
+                    if 0 < len(self._live()) < self.processes:  # the counter died, not replaced
+                        await self._launch(1)
+                        continue
                     raise RuntimeError("no analysis worker could be started")
                 self._changed.clear()
                 await self._changed.wait()  # a worker is being started
-            owed: asyncio.Future[PageAnalysis] = asyncio.get_running_loop().create_future()
+            body = pickle.dumps(request(worker), pickle.HIGHEST_PROTOCOL)
+            owed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
             worker.owed.append(owed)
             stdin = worker.process.stdin
             assert stdin is not None
-            stdin.writelines((HEADER.pack(len(request)), request))  # one write, not two
-            if self._warming is None:  # the first page: build the encoding meanwhile
-                self._warming = asyncio.create_task(
-                    asyncio.to_thread(load_encoding, DEFAULT_ENCODING)
-                )
+            stdin.writelines((HEADER.pack(len(body)), body))  # one write, not two
             return await owed
 
     async def rest(self) -> None:
@@ -239,9 +297,6 @@ class Analyzer:
         """Stop the workers: close their pipes, wait for them to exit (kill them after a while)."""
         self._closed = True
         self._changed.set()
-        if self._warming is not None:
-            self._warming.cancel()  # the thread finishes its load; nothing waits for it
-            self._warming = None
         while self._launches:  # each stops the worker it started
             await asyncio.gather(*self._launches, return_exceptions=True)
         workers, self._workers = self._workers, []
@@ -261,4 +316,9 @@ class Analyzer:
 
     def worker_pids(self) -> list[int]:
         """The live worker processes (for tests and diagnostics)."""
-        return [w.process.pid for w in self._workers if w.process.returncode is None]
+        return [w.process.pid for w in self._live()]
+
+    def counter_pid(self) -> int | None:
+        """The live token counter's process (for tests and diagnostics)."""
+        counter = self._counter()
+        return counter.process.pid if counter is not None else None

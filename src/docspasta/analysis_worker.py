@@ -1,10 +1,16 @@
 """An analysis worker process, started by :class:`docspasta.analysis.Analyzer`.
 
-It reads pages from its standard input and writes their analyses to its standard output, one
-reply per request, in order. Each message is a 4-byte big-endian length and a pickle:
+It reads requests from its standard input and writes their answers to its standard output,
+one reply per request, in order. Each message is a 4-byte big-endian length and a pickle:
 
-- request: ``(html: bytes, url: str, encoding: str | None, options: PageOptions)``;
-- reply: ``(True, PageAnalysis)``, or ``(False, exception)`` when the analysis raised.
+- a page: ``("page", html: bytes, url: str, encoding: str | None, options: PageOptions,
+  tokens: bool)``, answered with its ``PageAnalysis`` (tokens counted when ``tokens``);
+- a token count: ``("tokens", text: str, encoding: TokenEncoding)``, answered with an ``int``;
+- reply: ``(True, answer)``, or ``(False, exception)`` when the work raised.
+
+The worker that counts the crawl's tokens (:class:`docspasta.analysis.Analyzer` makes one of them
+do it) is started with ``--tokens``: it builds the default tiktoken encoding before it reads its
+first request, while the crawl process is still starting.
 
 It imports the crawler core and the standard library only: no pydantic, no asyncio, no
 database driver. That keeps a worker at ~40 MB before its first page (a ``multiprocessing``
@@ -25,7 +31,7 @@ import signal
 import struct
 import sys
 import traceback
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 _PR_SET_PDEATHSIG = 1
 HEADER = struct.Struct(">I")
@@ -64,10 +70,20 @@ def _reply(replies: BinaryIO, ok: bool, value: object) -> None:
     replies.flush()
 
 
+def _answer(request: tuple[Any, ...]) -> object:
+    from docspasta.core.page import analyze_page
+    from docspasta.core.tokens import count_tokens
+
+    match request:
+        case ("page", html, url, encoding, options, tokens):
+            return analyze_page(html, url, encoding=encoding, options=options, tokens=tokens)
+        case ("tokens", text, encoding):
+            return count_tokens(text, encoding)
+    raise ValueError(f"not a request: {request[:1]!r}")
+
+
 def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     """Answer requests until ``requests`` ends."""
-    from docspasta.core.page import analyze_page
-
     while True:
         header = requests.read(HEADER.size)
         if len(header) < HEADER.size:
@@ -76,19 +92,31 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
         body = requests.read(size)
         if len(body) < size:
             return
-        html, url, encoding, options = pickle.loads(body)
         try:
-            analysis = analyze_page(html, url, encoding=encoding, options=options, tokens=False)
+            answer = _answer(pickle.loads(body))
         except Exception as exc:
             exc.add_note("(raised in an analysis worker process)")
             _reply(replies, False, exc)
         else:
-            _reply(replies, True, analysis)
+            _reply(replies, True, answer)
 
 
-def main(parent: int) -> None:
-    """Serve the parent process ``parent`` until it closes our standard input."""
+def main(parent: int, *flags: str) -> None:
+    """Serve the parent process ``parent`` until it closes our standard input; ``--tokens``:
+    build the default token encoding first."""
     _die_with(parent)
     requests, replies = _protocol_streams()
+    import docspasta.core.page  # noqa: F401  (before the first page: the imports take ~0.1 s)
+
+    if "--tokens" in flags:
+        from docspasta.core.tokens import DEFAULT_ENCODING, encoding
+
+        # An encoding that cannot be built (its data file missing) must not kill the worker at
+        # boot, to be started again and again: the first count raises the error in a reply.
+        with contextlib.suppress(Exception):
+            encoding(DEFAULT_ENCODING)
     with contextlib.suppress(BrokenPipeError):  # the parent stopped reading: it is closing
         serve(requests, replies)
+    # Every reply is flushed: exit at once rather than free the interpreter object by object
+    # (~60 ms with an encoding, and the crawl waits for it when the workers rest at finalize).
+    os._exit(0)

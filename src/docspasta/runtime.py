@@ -92,9 +92,11 @@ async def run_job(
     *,
     on_progress: ProgressCallback | None = None,
     markdown: bool = True,
+    analyzer: Analyzer | None = None,
 ) -> JobRun:
     """Run a job (new or interrupted) to its end with in-process workers; ``markdown=False``
-    leaves the document in the store (``Store.iter_final_markdown`` streams it).
+    leaves the document in the store (``Store.iter_final_markdown`` streams it). ``analyzer``:
+    analysis workers the caller started (and closes); else the run starts its own.
 
     Work is dispatched from the database, not from memory: pending pages, expired leases, a
     pending start or a stranded finalize are all picked up, which is what resuming means.
@@ -103,11 +105,13 @@ async def run_job(
     if job is None:
         raise JobNotFoundError(job_id)
     queue = LocalQueue(concurrency=job.options.concurrency)
-    async with (
-        Fetcher(fetch_config(settings)) as fetcher,
-        Analyzer(settings.analysis_processes) as analyzer,
-        running_worker(store, fetcher, queue, settings, analyzer=analyzer) as worker,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        fetcher = await stack.enter_async_context(Fetcher(fetch_config(settings)))
+        if analyzer is None:
+            analyzer = await stack.enter_async_context(Analyzer(settings.analysis_processes))
+        worker = await stack.enter_async_context(
+            running_worker(store, fetcher, queue, settings, analyzer=analyzer)
+        )
         await worker.sweep(older_than=0.0, job_id=job_id)
         await _wait_for_end(store, job_id, on_progress, worker.job_ended)
     final = await store.get_job(job_id)

@@ -49,6 +49,7 @@ from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError,
 from docspasta.settings import Settings
 
 if TYPE_CHECKING:
+    from docspasta.analysis import Analyzer
     from docspasta.runtime import JobRun
 
 EXIT_FAILED = 1
@@ -263,6 +264,26 @@ async def _crawl(
     show_progress: bool,
     render_as: tuple[Format, int | None, Path | None, list[Rendering]] | None = None,
 ) -> JobRun:
+    from docspasta.analysis import Analyzer
+
+    # The analysis workers are started first: they boot on the other core while this process
+    # imports the store and the worker runtime and opens the database (~0.6 s on one core).
+    async with Analyzer(settings.analysis_processes) as analyzer:
+        return await _crawl_with(
+            url, resume, options, settings, job_ref, analyzer, show_progress, render_as
+        )
+
+
+async def _crawl_with(
+    url: str | None,
+    resume: str | None,
+    options: CrawlOptions,
+    settings: Settings,
+    job_ref: list[str],
+    analyzer: Analyzer,
+    show_progress: bool,
+    render_as: tuple[Format, int | None, Path | None, list[Rendering]] | None,
+) -> JobRun:
     # Imported here, not at the top: ``docspasta --help`` and the other commands start without
     # the store and the worker runtime.
     from docspasta.runtime import LOCAL_USER, create_job, open_store, run_job
@@ -280,7 +301,9 @@ async def _crawl(
         job_ref.append(job_id)
         with CrawlProgress(stderr, url or resume or "", enabled=show_progress) as bar:
             progress = bar.update if show_progress else None  # nothing is drawn: no need to poll
-            run = await run_job(store, job_id, settings, on_progress=progress, markdown=False)
+            run = await run_job(
+                store, job_id, settings, on_progress=progress, markdown=False, analyzer=analyzer
+            )
         if render_as is not None and run.job.has_document:
             format, max_tokens, output, into = render_as
             if format != "markdown" or max_tokens is not None:

@@ -102,9 +102,13 @@ def _o200k() -> tiktoken.Encoding:
     return built
 
 
-@cache
 def encoding(name: TokenEncoding = DEFAULT_ENCODING) -> tiktoken.Encoding:
     """The tiktoken encoding ``name``, built from installed data (loaded once per process)."""
+    return _encoding(name)  # one cache entry per name, however it is passed
+
+
+@cache
+def _encoding(name: TokenEncoding) -> tiktoken.Encoding:
     if name == "o200k_base":
         return _o200k()
     if name == "cl100k_base":
