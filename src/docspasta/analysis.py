@@ -26,7 +26,7 @@ it would stall fetches, database writes and progress streams. ``Analyzer`` runs
   counter analyses has its tokens counted in the same request; any other page's markdown is
   sent to it afterwards (~2.5 ms of CPU per 27 kB page of library/). Counted in the crawl
   process instead, the build was on the crawl's critical path (the first page waited for it)
-  and the counting took that process ~0.5 s of CPU per 317 pages of library/;
+  and the counting took that process ~0.5 s of CPU per 317 pages of library/.
 
 ``processes=0`` analyses in the calling thread (tests, tiny crawls).
 """
@@ -177,7 +177,9 @@ class Analyzer:
                 (size,) = HEADER.unpack(await stream.readexactly(HEADER.size))
                 ok, value = pickle.loads(await stream.readexactly(size))
                 owed = worker.owed.popleft()
-                worker.answered = True
+                if not worker.answered:
+                    worker.answered = True
+                    self._boot_failures = 0
                 if owed.done():
                     continue  # its caller was cancelled
                 if ok:
@@ -189,16 +191,20 @@ class Analyzer:
         except Exception:  # a reply we cannot read: the worker is of no more use
             log.exception("analysis worker %s sent an unreadable reply", worker.process.pid)
             worker.process.kill()
-        code = await worker.process.wait()
+        await self._ended(worker, await worker.process.wait())
+
+    async def _ended(self, worker: _Worker, code: int) -> None:
+        """A worker exited: fail the requests it held; start another unless it was stopped."""
         if worker in self._workers:
             self._workers.remove(worker)
         died = WorkerDiedError(f"analysis worker {worker.process.pid} ended (exit {code})")
         for owed in worker.owed:
             if not owed.done():
                 owed.set_exception(died)
-        self._boot_failures = 0 if worker.answered else self._boot_failures + 1
         if self._closed or worker.retired:
             return
+        if not worker.answered:
+            self._boot_failures += 1
         if self._boot_failures >= _BOOT_FAILURES:
             log.error("%s: %d workers in a row died before their first reply", died, _BOOT_FAILURES)
             self._changed.set()  # requests waiting for a worker see there will be none
@@ -305,6 +311,10 @@ class Analyzer:
     async def _stop(self, worker: _Worker) -> None:
         if worker.process.stdin is not None:
             worker.process.stdin.close()
+        if not worker.owed and worker.process.returncode is None:
+            # It holds no request: nothing to finish. A worker still booting (imports, the
+            # counter's encoding) would otherwise delay a crawl refused at the door by ~0.5 s.
+            worker.process.kill()
         try:
             async with asyncio.timeout(_CLOSE_SECONDS):
                 await worker.process.wait()
