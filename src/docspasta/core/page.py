@@ -178,7 +178,8 @@ def analyze_page(
     response headers, if any; it is used only when ``html`` is bytes. ``options`` gives the
     include/exclude selectors and the quality threshold. Word count is taken from the text of
     the main content, token count from the markdown (what a model will read); ``tokens=False``
-    leaves it 0 for the caller to count (the analysis pool does: see ``docspasta.analysis``).
+    leaves it 0 for the caller to count (an analysis worker that is not the token counter: see
+    ``docspasta.analysis``).
     """
     text = html if isinstance(html, str) else decode_html(html, encoding)
     tree = LexborHTMLParser(text)
