@@ -267,17 +267,16 @@ class Analyzer:
                     self._resting = False
                     await self._launch(self.processes)
                     continue
-                if not self._starting:
+                # A worker that exited and whose end is not handled yet is about to be replaced
+                # (``_ended``): wait for that as for a start.
+                if not self._starting and len(self._live()) == len(self._workers):
                     if self._boot_failures >= _BOOT_FAILURES:
                         raise RuntimeError(
                             f"analysis workers die as they start ({_BOOT_FAILURES} in a row)"
                         )
-                    if 0 < len(self._live()) < self.processes:  # the counter died, not replaced
-                        await self._launch(1)
-                        continue
                     raise RuntimeError("no analysis worker could be started")
                 self._changed.clear()
-                await self._changed.wait()  # a worker is being started
+                await self._changed.wait()  # a worker is being started or replaced
             body = pickle.dumps(request(worker), pickle.HIGHEST_PROTOCOL)
             owed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
             worker.owed.append(owed)

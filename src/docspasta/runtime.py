@@ -105,13 +105,15 @@ async def run_job(
     if job is None:
         raise JobNotFoundError(job_id)
     queue = LocalQueue(concurrency=job.options.concurrency)
-    async with contextlib.AsyncExitStack() as stack:
-        fetcher = await stack.enter_async_context(Fetcher(fetch_config(settings)))
-        if analyzer is None:
-            analyzer = await stack.enter_async_context(Analyzer(settings.analysis_processes))
-        worker = await stack.enter_async_context(
-            running_worker(store, fetcher, queue, settings, analyzer=analyzer)
-        )
+    async with (
+        Fetcher(fetch_config(settings)) as fetcher,
+        (
+            Analyzer(settings.analysis_processes)
+            if analyzer is None
+            else contextlib.nullcontext(analyzer)
+        ) as analysis,
+        running_worker(store, fetcher, queue, settings, analyzer=analysis) as worker,
+    ):
         await worker.sweep(older_than=0.0, job_id=job_id)
         await _wait_for_end(store, job_id, on_progress, worker.job_ended)
     final = await store.get_job(job_id)

@@ -49,7 +49,6 @@ from docspasta.errors import DocspastaError, InvalidOptionError, JobFailedError,
 from docspasta.settings import Settings
 
 if TYPE_CHECKING:
-    from docspasta.analysis import Analyzer
     from docspasta.runtime import JobRun
 
 EXIT_FAILED = 1
@@ -269,49 +268,35 @@ async def _crawl(
     # The analysis workers are started first: they boot on the other core while this process
     # imports the store and the worker runtime and opens the database (~0.6 s on one core).
     async with Analyzer(settings.analysis_processes) as analyzer:
-        return await _crawl_with(
-            url, resume, options, settings, job_ref, analyzer, show_progress, render_as
-        )
+        # Imported here, not at the top: ``docspasta --help`` and the other commands start
+        # without the store and the worker runtime.
+        from docspasta.runtime import LOCAL_USER, create_job, open_store, run_job
 
-
-async def _crawl_with(
-    url: str | None,
-    resume: str | None,
-    options: CrawlOptions,
-    settings: Settings,
-    job_ref: list[str],
-    analyzer: Analyzer,
-    show_progress: bool,
-    render_as: tuple[Format, int | None, Path | None, list[Rendering]] | None,
-) -> JobRun:
-    # Imported here, not at the top: ``docspasta --help`` and the other commands start without
-    # the store and the worker runtime.
-    from docspasta.runtime import LOCAL_USER, create_job, open_store, run_job
-
-    async with open_store(settings) as store:
-        if resume is not None:
-            job_id = resume
-            job = await store.get_job(job_id, LOCAL_USER)
-            if job is not None and job.status is JobStatus.CANCELLED:
-                reason = f"job {job_id} was cancelled and cannot be resumed; start a new crawl"
-                raise InvalidOptionError("--resume", reason)
-        else:
-            assert url is not None
-            job_id = await create_job(store, url, options, settings)
-        job_ref.append(job_id)
-        with CrawlProgress(stderr, url or resume or "", enabled=show_progress) as bar:
-            progress = bar.update if show_progress else None  # nothing is drawn: no need to poll
-            run = await run_job(
-                store, job_id, settings, on_progress=progress, markdown=False, analyzer=analyzer
-            )
-        if render_as is not None and run.job.has_document:
-            format, max_tokens, output, into = render_as
-            if format != "markdown" or max_tokens is not None:
-                stem = output.stem if output is not None else "document"
-                into.append(await render_job(store, run.job, format, max_tokens, stem))
-            else:  # the document as finalize stored it, streamed out chunk by chunk
-                await write_document(store, run.job.id, output)
-        return run
+        async with open_store(settings) as store:
+            if resume is not None:
+                job_id = resume
+                job = await store.get_job(job_id, LOCAL_USER)
+                if job is not None and job.status is JobStatus.CANCELLED:
+                    reason = f"job {job_id} was cancelled and cannot be resumed; start a new crawl"
+                    raise InvalidOptionError("--resume", reason)
+            else:
+                assert url is not None
+                job_id = await create_job(store, url, options, settings)
+            job_ref.append(job_id)
+            with CrawlProgress(stderr, url or resume or "", enabled=show_progress) as bar:
+                # Nothing drawn (quiet, or not a terminal): no need to poll for progress.
+                progress = bar.update if show_progress else None
+                run = await run_job(
+                    store, job_id, settings, on_progress=progress, markdown=False, analyzer=analyzer
+                )
+            if render_as is not None and run.job.has_document:
+                format, max_tokens, output, into = render_as
+                if format != "markdown" or max_tokens is not None:
+                    stem = output.stem if output is not None else "document"
+                    into.append(await render_job(store, run.job, format, max_tokens, stem))
+                else:  # the document as finalize stored it, streamed out chunk by chunk
+                    await write_document(store, run.job.id, output)
+            return run
 
 
 def _finish(
