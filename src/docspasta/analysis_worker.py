@@ -106,8 +106,6 @@ def main(parent: int, *flags: str) -> None:
     build the default token encoding first."""
     _die_with(parent)
     requests, replies = _protocol_streams()
-    import docspasta.core.page  # noqa: F401  (before the first page: the imports take ~0.1 s)
-
     if "--tokens" in flags:
         from docspasta.core.tokens import DEFAULT_ENCODING, encoding
 
@@ -115,6 +113,7 @@ def main(parent: int, *flags: str) -> None:
         # boot, to be started again and again: the first count raises the error in a reply.
         with contextlib.suppress(Exception):
             encoding(DEFAULT_ENCODING)
+    import docspasta.core.page  # noqa: F401  (before the first page: the imports take ~0.1 s)
     with contextlib.suppress(BrokenPipeError):  # the parent stopped reading: it is closing
         serve(requests, replies)
     # Every reply is flushed: exit at once rather than free the interpreter object by object

@@ -119,11 +119,12 @@ def tidy_markdown(text: str) -> str:
     Removes HTML comments and trailing whitespace, collapses runs of blank lines to one, strips
     leading and trailing blank lines, and ends the text with exactly one newline ("" if empty).
     """
-    pieces = [
-        "\n".join(run) if in_code else _without_comments("\n".join(run))
-        for in_code, run in _prose_segments(text.split("\n"))
-    ]
-    lines = "\n".join(pieces).split("\n")
+    if "<!--" in text:  # comments go from prose only: code keeps them
+        text = "\n".join(
+            "\n".join(run) if in_code else _without_comments("\n".join(run))
+            for in_code, run in _prose_segments(text.split("\n"))
+        )
+    lines = text.split("\n")
     out: list[str] = []
     previous_blank = True  # drops leading blank lines
     previous_code = False
