@@ -114,6 +114,7 @@ def main(parent: int, *flags: str) -> None:
         with contextlib.suppress(Exception):
             encoding(DEFAULT_ENCODING)
     import docspasta.core.page  # noqa: F401  (before the first page: the imports take ~0.1 s)
+
     with contextlib.suppress(BrokenPipeError):  # the parent stopped reading: it is closing
         serve(requests, replies)
     # Every reply is flushed: exit at once rather than free the interpreter object by object
