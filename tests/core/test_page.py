@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
-from docspasta.core.page import analyze_page, decode_html
+from docspasta.core.page import analyze_page, decode_html, parse_html
 
 URL = "https://docs.example.com/guide/intro.html"
 
@@ -65,6 +66,28 @@ def test_decoding(body: bytes, encoding: str | None, expected: str) -> None:
     assert expected in decode_html(body, encoding)
     page = analyze_page(body, URL, encoding=encoding)
     assert expected in page.markdown
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        ("<p>café ✓ 𝄞</p>".encode(), None),
+        ("<p>café</p>".encode(), "utf-8"),
+        ('<meta charset="windows-1252"><p>café</p>'.encode(), "utf-8"),  # the header wins
+        ('<meta charset="windows-1252"><p>caf\xe9</p>'.encode("cp1252"), None),
+        (b"\xef\xbb\xbf<p>caf\xc3\xa9</p>", "latin-1"),
+        (b"<p>bad \xff\xfe end \xe2\x82</p>", None),  # not UTF-8: decoded, U+FFFD
+        (b"<p>cut \xf0\x9d\x84</p><p>after</p>", "utf-8"),
+        (b"<p>nul \x00 and \r\n lines</p>", None),
+        (b"<p>\xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 \xe0\x80</p>", None),  # never UTF-8
+        ('<meta charset="latin-1"><p>café</p>'.encode(), None),  # UTF-8 bytes read as latin-1
+    ],
+)
+def test_parse_html_reads_bytes_as_decode_html_decodes_them(
+    body: bytes, encoding: str | None
+) -> None:
+    # UTF-8 goes to lexbor undecoded: the tree must be the one of the decoded text.
+    assert parse_html(body, encoding).html == LexborHTMLParser(decode_html(body, encoding)).html
 
 
 def test_empty_document() -> None:

@@ -7,15 +7,12 @@ left out, nothing filtered by scope.
 
 from __future__ import annotations
 
-from selectolax.lexbor import LexborHTMLParser
-
-from docspasta.core.page import anchor_links, decode_html, document_base
+from docspasta.core.page import anchor_links, document_base, parse_html
 from docspasta.core.urls import normalize_url
 
 
 def page_links(html: str | bytes, url: str, *, encoding: str | None = None) -> tuple[str, ...]:
     """The links of a page at ``url`` (its final URL), in document order."""
-    text = html if isinstance(html, str) else decode_html(html, encoding)
-    tree = LexborHTMLParser(text)
+    tree = parse_html(html, encoding)
     own = normalize_url(url)
     return anchor_links(tree, document_base(tree, own or url), own)

@@ -78,18 +78,39 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
+def _body_codec(html: bytes, encoding: str | None) -> tuple[bytes, str]:
+    """The bytes to decode (a UTF-8 byte-order mark removed) and their codec."""
+    if html.startswith(codecs.BOM_UTF8):
+        return html[len(codecs.BOM_UTF8) :], "utf-8"
+    codec = _codec(encoding)
+    if codec is None:
+        match = _META_CHARSET.search(html[:_SNIFF_BYTES])
+        codec = _codec(match.group(1).decode("ascii")) if match else None
+    return html, codec or "utf-8"
+
+
 def decode_html(html: bytes, encoding: str | None = None) -> str:
     """Decode a page body: ``encoding`` if known, else its ``<meta charset>``, else UTF-8.
 
     A UTF-8 byte-order mark wins over everything; undecodable bytes become U+FFFD.
     """
-    if html.startswith(codecs.BOM_UTF8):
-        return html[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
-    codec = _codec(encoding)
-    if codec is None:
-        match = _META_CHARSET.search(html[:_SNIFF_BYTES])
-        codec = _codec(match.group(1).decode("ascii")) if match else None
-    return html.decode(codec or "utf-8", errors="replace")
+    body, codec = _body_codec(html, encoding)
+    return body.decode(codec, errors="replace")
+
+
+def parse_html(html: str | bytes, encoding: str | None = None) -> LexborHTMLParser:
+    """Parse a page body, decoded as :func:`decode_html` does.
+
+    A UTF-8 body is handed to lexbor as bytes: a ``str`` is encoded back to UTF-8 for lexbor,
+    and that round trip costs as much as the parse itself on large pages. lexbor's decoder
+    replaces bad bytes with U+FFFD as Python's ``errors="replace"`` does (the WHATWG rule).
+    """
+    if isinstance(html, str):
+        return LexborHTMLParser(html)
+    body, codec = _body_codec(html, encoding)
+    if codec == "utf-8":
+        return LexborHTMLParser(body)
+    return LexborHTMLParser(body.decode(codec, errors="replace"))
 
 
 def document_base(tree: LexborHTMLParser, url: str) -> str:
@@ -181,8 +202,7 @@ def analyze_page(
     leaves it 0 for the caller to count (an analysis worker that is not the token counter: see
     ``docspasta.analysis``).
     """
-    text = html if isinstance(html, str) else decode_html(html, encoding)
-    tree = LexborHTMLParser(text)
+    tree = parse_html(html, encoding)
     own_url = normalize_url(url)
     base_url = document_base(tree, own_url or url)
     links = anchor_links(tree, base_url, own_url)
