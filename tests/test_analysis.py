@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import SelectolaxError
 
-from docspasta import analysis
+from docspasta import analysis_worker
 from docspasta.analysis import Analyzer
 from docspasta.core.page import PageOptions, analyze_page
 from docspasta.domain import CrawlOptions, JobStatus
@@ -222,7 +222,7 @@ async def test_a_killed_token_counter_is_replaced() -> None:
 async def test_workers_that_die_as_they_start_are_not_started_forever(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(analysis, "_BOOT", "import sys; sys.exit(3)")
+    monkeypatch.setattr(analysis_worker, "_BOOT", "import sys; sys.exit(3)")
     async with Analyzer(processes=2) as analyzer:
         for _ in range(2):  # the page dies with its workers, then there are none to ask
             with pytest.raises(RuntimeError, match=r"ended \(exit 3\)|die as they start"):
@@ -235,6 +235,102 @@ async def test_workers_that_die_as_they_start_are_not_started_forever(
         with pytest.raises(RuntimeError, match="die as they start"):
             await analyzer.analyze(intro_html(), INTRO, encoding=None, options=OPTIONS)
         assert analyzer.started <= 2 + 3
+
+
+async def test_the_counter_started_early_is_the_analyzers_counter() -> None:
+    """``docspasta crawl`` starts the counter before it imports the command line
+    (``analysis_worker.start_counter``): the crawl's analyzer takes it, starts no other, counts
+    with it and stops it."""
+    early = analysis_worker.start_counter()
+    async with Analyzer(processes=2) as analyzer:
+        assert analyzer.counter_pid() == early.pid
+        assert len(analyzer.worker_pids()) == 2
+        analyses = await asyncio.gather(
+            *(
+                analyzer.analyze(html, url, encoding=None, options=OPTIONS)
+                for url, html in GUIDE_PAGES
+            )
+        )
+    assert analyses == [analyze_page(html, url) for url, html in GUIDE_PAGES]
+    assert analyzer.started == 2
+    assert early.poll() is not None
+
+
+async def test_an_early_counter_that_ended_is_not_taken() -> None:
+    early = analysis_worker.start_counter()
+    early.kill()
+    early.wait()
+    url, html = GUIDE_PAGES[0]
+    async with Analyzer(processes=2) as analyzer:
+        assert analyzer.counter_pid() not in (None, early.pid)
+        assert await analyzer.analyze(html, url, encoding=None, options=OPTIONS) == analyze_page(
+            html, url
+        )
+
+
+async def test_a_killed_early_counter_is_replaced() -> None:
+    early = analysis_worker.start_counter()
+    url, html = GUIDE_PAGES[0]
+    async with Analyzer(processes=2) as analyzer:
+        assert analyzer.counter_pid() == early.pid
+        os.kill(early.pid, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        analyses = await asyncio.gather(
+            *(analyzer.analyze(html, url, encoding=None, options=OPTIONS) for _ in range(4))
+        )
+        assert analyses == [analyze_page(html, url)] * 4
+        assert analyzer.counter_pid() not in (None, early.pid)
+        assert len(analyzer.worker_pids()) == 2
+    assert early.returncode == -signal.SIGKILL
+
+
+def workers_of(parent: int) -> list[int]:
+    """The live analysis workers started for ``parent`` (their command line names it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-c" in args and b"analysis_worker" in b" ".join(args):
+            boot = args.index(b"-c") + 1
+            if args[boot + 1 : boot + 2] == [str(parent).encode()] and alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_crawl_refused_before_it_starts_leaves_no_early_counter(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCSPASTA_")} | {
+        "DOCSPASTA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "docspasta",
+            "crawl",
+            "https://docs.example.com/",
+            "--concurrency",
+            "999",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    early: list[int] = []
+    deadline = time.monotonic() + 20
+    while not early and process.poll() is None and time.monotonic() < deadline:
+        early = workers_of(process.pid)  # started before the command line is even imported
+        time.sleep(0.005)
+    _, error = process.communicate(timeout=30)
+    assert process.returncode == 2, error
+    assert early, "no token counter was started early"
+    deadline = time.monotonic() + 10
+    while workers_of(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not workers_of(process.pid)
 
 
 def test_the_crawl_process_builds_no_token_encoding() -> None:
@@ -329,7 +425,8 @@ def test_a_sigkilled_crawl_leaves_no_orphans(fixture_server: FixtureServer, tmp_
             if len(family) >= 2 and len(fixture_server.requests) >= 2:
                 break
             time.sleep(0.05)
-        assert len(family) >= 2, family
+        # The counter started early was taken by the analyzer: two workers, not three.
+        assert len(family) == 2, family
         process.kill()
         process.wait(timeout=10)
         deadline = time.monotonic() + 10

@@ -26,7 +26,9 @@ it would stall fetches, database writes and progress streams. ``Analyzer`` runs
   counter analyses has its tokens counted in the same request; any other page's markdown is
   sent to it afterwards (~2.5 ms of CPU per 27 kB page of library/). Counted in the crawl
   process instead, the build was on the crawl's critical path (the first page waited for it)
-  and the counting took that process ~0.5 s of CPU per 317 pages of library/.
+  and the counting took that process ~0.5 s of CPU per 317 pages of library/. ``docspasta
+  crawl`` starts the counter before it imports its command line; the analyzer then takes that
+  process (``_Adopted``) instead of starting one.
 
 ``processes=0`` analyses in the calling thread (tests, tiny crawls).
 """
@@ -36,14 +38,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
 import pickle
-import sys
+import subprocess
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 
-from docspasta.analysis_worker import HEADER
+from docspasta.analysis_worker import HEADER, command, take_counter
 from docspasta.core.page import AnalysisOptions, PageAnalysis, PageOptions, analyze_page
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,6 @@ log = logging.getLogger(__name__)
 #: Pages sent to a worker ahead of its replies. Alternated crawls against 2: 3 was 4-6 % faster
 #: on both corpora of bench/crawl; 4 was no faster than 3.
 AHEAD = 3
-#: How a worker starts: the parent's ``sys.path`` (``-I`` leaves out the environment's and the
-#: current directory's), then :func:`docspasta.analysis_worker.main`.
-_BOOT = (
-    "import sys; sys.path[:] = sys.argv[3:]; "
-    "from docspasta.analysis_worker import main; main(int(sys.argv[1]), sys.argv[2])"
-)
 _CLOSE_SECONDS = 5.0
 _BOOT_FAILURES = 3
 
@@ -65,9 +60,52 @@ class WorkerDiedError(RuntimeError):
     """An analysis worker process ended while it held a page."""
 
 
+class _Adopted:
+    """A worker started before the event loop ran (:func:`docspasta.analysis_worker.start_counter`),
+    behind the part of ``asyncio.subprocess.Process`` the analyzer uses."""
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdin: asyncio.StreamWriter,
+        stdout: asyncio.StreamReader,
+    ) -> None:
+        self._popen = popen
+        self.stdin = stdin
+        self.stdout = stdout
+
+    @classmethod
+    async def adopt(cls, popen: subprocess.Popen[bytes]) -> _Adopted:
+        loop = asyncio.get_running_loop()
+        stdout = asyncio.StreamReader(limit=1 << 20)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout), popen.stdout)
+        transport, protocol = await loop.connect_write_pipe(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin
+        )
+        return cls(popen, asyncio.StreamWriter(transport, protocol, None, loop), stdout)
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+    def kill(self) -> None:
+        self._popen.kill()  # a no-op once it has been waited for
+
+    async def wait(self) -> int:
+        # Nothing in asyncio watches this child, so there is no event to wait on: poll (it is
+        # waited for when it has closed its pipe or been killed, so its end is near).
+        while (code := self._popen.poll()) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        return code
+
+
 @dataclasses.dataclass(eq=False)
 class _Worker:
-    process: asyncio.subprocess.Process
+    process: asyncio.subprocess.Process | _Adopted
     #: The one that counts the crawl's tokens (it holds the encoding).
     counts: bool = False
     #: The replies owed, in the order the requests were sent.
@@ -141,18 +179,17 @@ class Analyzer:
     async def _start(self, counts: bool) -> None:
         """One worker (:meth:`_launch` counted it in ``_starting``)."""
         try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-I",
-                "-c",
-                _BOOT,
-                str(os.getpid()),
-                "--tokens" if counts else "-",
-                *sys.path,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                limit=1 << 20,
-            )
+            early = take_counter() if counts else None
+            process: asyncio.subprocess.Process | _Adopted
+            if early is not None:
+                process = await _Adopted.adopt(early)
+            else:
+                process = await asyncio.create_subprocess_exec(
+                    *command(counts),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    limit=1 << 20,
+                )
         finally:
             self._starting -= 1
             if counts:
