@@ -20,7 +20,8 @@ from html_to_markdown import ConversionOptions, convert
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from docspasta.core.codeblocks import normalize_code_blocks
-from docspasta.core.structures import rescue_structures, rewrite_structures
+from docspasta.core.rewrites import rewrite_structures
+from docspasta.core.structures import rescue_structures
 from docspasta.core.tables import normalize_tables
 
 _FENCE_OPEN = re.compile(r"^(?:[ \t]*>)*[ \t]*(?:(?:[-*+]|\d+[.)])[ \t]+)?(`{3,}|~{3,})")
