@@ -229,7 +229,7 @@ async def test_workers_that_die_as_they_start_are_not_started_forever(
                 async with asyncio.timeout(30):
                     await analyzer.analyze(intro_html(), INTRO, encoding=None, options=OPTIONS)
         for _ in range(100):
-            if not analyzer.worker_pids() and not analyzer._starting:
+            if not analyzer.worker_pids() and not analyzer.starting():
                 break
             await asyncio.sleep(0.05)
         with pytest.raises(RuntimeError, match="die as they start"):

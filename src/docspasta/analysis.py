@@ -360,6 +360,10 @@ class Analyzer:
         if worker.reader is not None:
             await worker.reader
 
+    def starting(self) -> int:
+        """How many workers are being started now (for tests and diagnostics)."""
+        return self._starting
+
     def worker_pids(self) -> list[int]:
         """The live worker processes (for tests and diagnostics)."""
         return [w.process.pid for w in self._live()]
