@@ -29,6 +29,8 @@ def main() -> None:
         # The token counter builds its encoding (~0.25 s) while the command line and the crawl
         # runtime are imported (~0.5 s), instead of after: the start page's analysis no longer
         # waits for it. The crawl's analyzer takes it; any other end of the command ends it.
+        # ``Settings.analysis_processes`` from the environment: 0 means no workers, so none is
+        # started (pydantic-settings is too slow to import here just for that).
         from docspasta.analysis_worker import start_counter
 
         start_counter()

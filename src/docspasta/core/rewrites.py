@@ -20,10 +20,9 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from docspasta.core.structures import bold_paragraph, move_children, node_text
+from docspasta.core.structures import bold_paragraph, collapse_spaces, move_children, node_text
 from docspasta.core.tables import owning_table
 
-_SPACES = re.compile(r"\s+")
 #: Classes of a ``<dl>`` whose terms are API signatures (Sphinx domains and object types).
 _SIGNATURE_LISTS = frozenset(
     {"py", "c", "cpp", "js", "rst", "std", "function", "class", "method", "attribute", "data",
@@ -62,7 +61,7 @@ def _pydoctor_signature(header: LexborNode) -> None:
     lines of their own (``<br>``)."""
     for br in header.css("br"):
         br.replace_with(_LINE_MARK)
-    lines = [_SPACES.sub(" ", line).strip() for line in header.text().split(_LINE_MARK)]
+    lines = [collapse_spaces(line) for line in header.text().split(_LINE_MARK)]
     lines = [line for line in lines if line]
     if len(lines) > 1:
         _signature(header, block=True, language="python", text="\n".join(lines))

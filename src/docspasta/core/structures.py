@@ -71,9 +71,14 @@ _LOCAL_CONTENTS = "nav.contents:has(> ul.simple), nav.contents:has(> .topic-titl
 _ANY_TABS = "[role=tablist], div.tabbed-set, div.sd-tab-set, div.vp-code-group"
 
 
+def collapse_spaces(text: str) -> str:
+    """``text`` with each run of whitespace made one space, and stripped."""
+    return _SPACES.sub(" ", text).strip()
+
+
 def node_text(node: LexborNode) -> str:
     """The node's text, whitespace collapsed."""
-    return _SPACES.sub(" ", node.text()).strip()
+    return collapse_spaces(node.text())
 
 
 def bold_paragraph(anchor: LexborNode, text: str) -> LexborNode:
